@@ -37,6 +37,20 @@ std::string Md5(std::string_view data) { return Digest(EVP_md5(), data); }
 std::string Sha256Hex(std::string_view data) { return str::HexEncode(Sha256(data)); }
 std::string Md5Hex(std::string_view data) { return str::HexEncode(Md5(data)); }
 
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256Hasher::Update(std::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+std::string Sha256Hasher::FinalHex() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out, &len);
+  return str::HexEncode(std::string_view(reinterpret_cast<const char*>(out), len));
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -242,20 +242,28 @@ void RegisterSecret(std::string_view secret) {
   std::lock_guard<std::mutex> lock(s.mu);
   std::string value(secret);
   if (std::find(s.secrets.begin(), s.secrets.end(), value) != s.secrets.end()) return;
-  // The percent-encoded form appears in URLs and signed query strings.
-  std::vector<std::string> forms = {value};
-  std::string enc;
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      enc.push_back(static_cast<char>(c));
-    } else {
-      enc.push_back('%');
-      enc.push_back(kHex[c >> 4]);
-      enc.push_back(kHex[c & 15]);
+  // The percent-encoded form appears in URLs and signed query strings, and
+  // the doubly encoded one in RPC strings-to-sign.
+  auto encode = [](const std::string& in) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string enc;
+    for (unsigned char c : in) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        enc.push_back(static_cast<char>(c));
+      } else {
+        enc.push_back('%');
+        enc.push_back(kHex[c >> 4]);
+        enc.push_back(kHex[c & 15]);
+      }
     }
+    return enc;
+  };
+  std::vector<std::string> forms = {value};
+  std::string once = encode(value);
+  if (once != value) {
+    forms.push_back(once);
+    forms.push_back(encode(once));
   }
-  if (enc != value) forms.push_back(enc);
   for (auto& f : forms) s.secrets.push_back(std::move(f));
   std::sort(s.secrets.begin(), s.secrets.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

@@ -16,6 +16,20 @@ std::string Md5(std::string_view data);
 std::string Sha256Hex(std::string_view data);
 std::string Md5Hex(std::string_view data);
 
+// Incremental SHA-256 for large bodies.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(std::string_view data);
+  std::string FinalHex();  // lower-case hex; the hasher is then spent
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 // Constant-time comparison for signatures.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

@@ -62,9 +62,15 @@ class Message {
   std::ostringstream stream_;
 };
 
+// Turns the streamed expression into void so the macro below is a single
+// expression (safe inside an unbraced if/else).
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
+
 }  // namespace vodfs::log
 
-#define VODFS_LOG(level)                                             \
-  if (!::vodfs::log::Enabled(::vodfs::log::Level::level)) {          \
-  } else                                                             \
-    ::vodfs::log::Message(::vodfs::log::Level::level).stream()
+#define VODFS_LOG(level)                                    \
+  !::vodfs::log::Enabled(::vodfs::log::Level::level)        \
+      ? (void)0                                             \
+      : ::vodfs::log::Voidify() & ::vodfs::log::Message(::vodfs::log::Level::level).stream()
