@@ -117,9 +117,9 @@ INSTANTIATE_TEST_SUITE_P(
                       CdnCase{auth::CdnAuthType::kC, false, auth::SignedUrlKind::kCdnC},
                       CdnCase{auth::CdnAuthType::kC, true, auth::SignedUrlKind::kCdnC2},
                       CdnCase{auth::CdnAuthType::kNone, false, auth::SignedUrlKind::kUnsigned}),
-    [](const ::testing::TestParamInfo<CdnCase>& info) {
-      std::string name(auth::CdnAuthTypeName(info.param.type));
-      return name + (info.param.c_query ? "_query" : "");
+    [](const ::testing::TestParamInfo<CdnCase>& p) {
+      std::string name(auth::CdnAuthTypeName(p.param.type));
+      return name + (p.param.c_query ? "_query" : "");
     });
 
 TEST_F(MediaTest, UrlLifetimeOverride) {
