@@ -28,6 +28,7 @@ Status Emulator::Start() {
       [this](const HttpRequest& r, ResponseWriter& w) { HandleMedia("cdn", r, w); }, "cdn");
   control_ = std::make_unique<HttpServer>(
       [this](const HttpRequest& r, ResponseWriter& w) { HandleControl(r, w); }, "control");
+  for (auto* s : {api_.get(), oss_.get(), cdn_.get()}) s->SetDateSource([this] { return Now(); });
   VODFS_RETURN_IF_ERROR(api_->Start(options_.bind, options_.api_port));
   VODFS_RETURN_IF_ERROR(oss_->Start(options_.bind, options_.oss_port));
   VODFS_RETURN_IF_ERROR(cdn_->Start(options_.bind, options_.cdn_port));

@@ -15,6 +15,7 @@
 
 #include "vodfs/util/log.h"
 #include "vodfs/util/strings.h"
+#include "vodfs/util/time_format.h"
 
 namespace vodfs::emu {
 namespace {
@@ -103,6 +104,9 @@ struct HttpServer::Conn final : public ResponseWriter {
     head_sent = true;
     declared_length = content_length;
     std::string head = "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) + "\r\n";
+    const int64_t now = server->date_source_ ? server->date_source_()
+                                             : static_cast<int64_t>(::time(nullptr));
+    head += "Date: " + timefmt::FormatHttpDate(now) + "\r\n";
     for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
     if (content_length >= 0) {
       head += "Content-Length: " + std::to_string(content_length) + "\r\n";

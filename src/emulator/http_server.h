@@ -70,6 +70,8 @@ using HttpHandler = std::function<void(const HttpRequest&, ResponseWriter&)>;
 class HttpServer {
  public:
   explicit HttpServer(HttpHandler handler, std::string name = "http");
+  // Unix time for the Date header (default: the real clock).
+  void SetDateSource(std::function<int64_t()> now) { date_source_ = std::move(now); }
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -89,6 +91,7 @@ class HttpServer {
   void Serve(Conn* conn);
 
   HttpHandler handler_;
+  std::function<int64_t()> date_source_;
   std::string name_;
   std::string bind_address_;
   int port_ = 0;

@@ -149,10 +149,15 @@ std::string RedactKeyValues(std::string text) {
                       text[pos - 1] == '_'))
         continue;
       if (k < text.size() && IsWordChar(text[k])) continue;
+      const bool quoted_key = pos > 0 && text[pos - 1] == '"';
+      const bool line_start = pos == 0 || text[pos - 1] == '\n';
       if (k < text.size() && text[k] == '"') ++k;
       while (k < text.size() && text[k] == ' ') ++k;
       if (k >= text.size() || (text[k] != '=' && text[k] != ':')) continue;
-      const bool header_form = text[k] == ':' && IEquals(name, "Authorization");
+      // "name: value" is a JSON member or a header line; in prose
+      // ("signature: the secret ...") it is left alone.
+      if (text[k] == ':' && !quoted_key && !line_start) continue;
+      const bool header_form = text[k] == ':' && !quoted_key;
       ++k;
       while (k < text.size() && text[k] == ' ') ++k;
       char quote = 0;

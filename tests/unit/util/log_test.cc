@@ -65,6 +65,10 @@ TEST_F(LogTest, SensitiveKeyValuesAreRedacted) {
   EXPECT_EQ(Redact("SecurityToken=tok/en+= rest"), "SecurityToken=<redacted> rest");
   EXPECT_EQ(Redact("--access-key-secret=hunter2"), "--access-key-secret=<redacted>");
   EXPECT_EQ(Redact("SignatureNonce=abc"), "SignatureNonce=abc");
+  EXPECT_EQ(Redact("x-oss-security-token: abc\nnext"), "x-oss-security-token: <redacted>\nnext");
+  // Prose keeps its words.
+  EXPECT_EQ(Redact("rejected the signature: the secret is wrong"),
+            "rejected the signature: the secret is wrong");
 }
 
 TEST_F(LogTest, LevelFiltering) {

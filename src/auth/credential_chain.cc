@@ -1,0 +1,549 @@
+#include "vodfs/auth/credential_chain.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "vodfs/util/log.h"
+#include "vodfs/util/strings.h"
+#include "vodfs/util/time_format.h"
+
+namespace vodfs::auth {
+
+using nlohmann::json;
+
+Getenv ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+// ---------------------------------------------------------------------------
+// RefreshingProvider
+
+RefreshingProvider::RefreshingProvider(CredentialFetcher fetch, std::string description,
+                                       Clock& clock, int64_t margin_seconds)
+    : fetch_(std::move(fetch)),
+      description_(std::move(description)),
+      clock_(clock),
+      margin_(margin_seconds) {}
+
+Result<Credentials> RefreshingProvider::Get() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    const int64_t now = clock_.UnixNow();
+    if (current_ && !invalid_) {
+      const auto& exp = current_->expiration;
+      if (!exp || *exp - now > margin_) return *current_;
+      // Expiring soon but still usable (with a few seconds to spare for the
+      // request itself): one caller renews, the others carry on.
+      if (*exp - now > 10) {
+        if (refreshing_) return *current_;
+        refreshing_ = true;
+        Credentials still_valid = *current_;
+        lock.unlock();
+        Result<Credentials> fresh = fetch_();
+        lock.lock();
+        refreshing_ = false;
+        cv_.notify_all();
+        if (fresh.ok()) {
+          current_ = *fresh;
+          return *fresh;
+        }
+        VODFS_LOG(kWarn) << "Cannot refresh credentials from " << description_ << ": "
+                         << fresh.error().ToString() << "; using the current ones until they expire";
+        return still_valid;
+      }
+    }
+    if (refreshing_) {
+      cv_.wait(lock, [this] { return !refreshing_; });
+      if (current_ && !invalid_) continue;
+    }
+    refreshing_ = true;
+    lock.unlock();
+    Result<Credentials> fresh = fetch_();
+    lock.lock();
+    refreshing_ = false;
+    cv_.notify_all();
+    if (!fresh.ok()) return fresh.error();
+    current_ = *fresh;
+    invalid_ = false;
+    return *fresh;
+  }
+}
+
+void RefreshingProvider::Invalidate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  invalid_ = true;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+std::string CheckPrivateFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  if (st.st_mode & 077) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%03o", st.st_mode & 0777);
+    return path + " holds secrets but has mode " + mode +
+           " (readable by other users); run: chmod 600 " + path;
+  }
+  return "";
+}
+
+namespace {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error(ErrorCode::kNotFound, "Cannot open " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string JsonString(const json& j, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (j.contains(n) && j[n].is_string()) return j[n].get<std::string>();
+  }
+  return "";
+}
+
+Credentials Register(Credentials c) {
+  log::RegisterSecret(c.access_key_secret);
+  log::RegisterSecret(c.security_token);
+  return c;
+}
+
+Result<Credentials> RunCredentialsCommand(const std::string& command, const std::string& source) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return Error(ErrorCode::kUnavailable, "Cannot run the credentials command of " + source);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) {
+    out.append(buf, n);
+    if (out.size() > (1 << 20)) break;
+  }
+  int status = ::pclose(p);
+  if (status != 0) {
+    return Error(ErrorCode::kUnavailable,
+                 "The credentials command of " + source + " failed (exit status " +
+                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+  }
+  return ParseCredentialsJson(out, source);
+}
+
+Result<Credentials> FetchJsonCredentials(http::HttpClient& http, const std::string& url,
+                                         const std::string& source) {
+  http::Request req;
+  req.url = url;
+  req.timeout = std::chrono::seconds(5);
+  auto r = http.Send(req, 1 << 20);
+  if (!r.ok()) return Error(ErrorCode::kUnavailable, source + ": " + r.error().message);
+  if (r->status != 200) {
+    return Error(ErrorCode::kUnavailable, source + " answered HTTP " + std::to_string(r->status));
+  }
+  return ParseCredentialsJson(r->body, source);
+}
+
+// The ECS metadata service: IMDSv2 token first, then v1 unless disabled.
+class ImdsFetcher {
+ public:
+  ImdsFetcher(http::HttpClient& http, std::string base, std::string role, bool v1_allowed)
+      : http_(http), base_(std::move(base)), role_(std::move(role)), v1_allowed_(v1_allowed) {}
+
+  Result<Credentials> operator()() {
+    http::Headers headers;
+    {
+      http::Request put;
+      put.method = "PUT";
+      put.url = base_ + "/latest/api/token";
+      put.headers = {{"X-aliyun-ecs-metadata-token-ttl-seconds", "21600"}};
+      put.timeout = std::chrono::seconds(2);
+      auto r = http_.Send(put, 4096);
+      if (!r.ok()) {
+        return Error(ErrorCode::kUnavailable, "the ECS metadata service is unreachable: " + r.error().message);
+      }
+      if (r->status == 200) {
+        headers.emplace_back("X-aliyun-ecs-metadata-token", std::string(str::Trim(r->body)));
+      } else if (!v1_allowed_) {
+        return Error(ErrorCode::kUnavailable,
+                     "the ECS metadata service refused an IMDSv2 token (HTTP " +
+                         std::to_string(r->status) + ") and IMDSv1 is disabled");
+      }
+    }
+    auto get = [&](const std::string& path) -> Result<std::string> {
+      http::Request req;
+      req.url = base_ + path;
+      req.headers = headers;
+      req.timeout = std::chrono::seconds(2);
+      auto r = http_.Send(req, 1 << 20);
+      if (!r.ok()) return Error(ErrorCode::kUnavailable, "ECS metadata: " + r.error().message);
+      if (r->status != 200) {
+        return Error(r->status == 404 ? ErrorCode::kNotFound : ErrorCode::kUnavailable,
+                     "ECS metadata " + path + " answered HTTP " + std::to_string(r->status));
+      }
+      return r->body;
+    };
+    const std::string prefix = "/latest/meta-data/ram/security-credentials/";
+    std::string role = role_;
+    if (role.empty()) {
+      VODFS_ASSIGN_OR_RETURN(std::string listing, get(prefix));
+      role = std::string(str::Trim(str::Split(listing, '\n')[0]));
+      if (role.empty()) return Error(ErrorCode::kNotFound, "this instance has no RAM role attached");
+    }
+    VODFS_ASSIGN_OR_RETURN(std::string body, get(prefix + role));
+    return ParseCredentialsJson(body, "ECS RAM role " + role);
+  }
+
+ private:
+  http::HttpClient& http_;
+  std::string base_;
+  std::string role_;
+  bool v1_allowed_;
+};
+
+class LambdaSource final : public SourceProvider {
+ public:
+  using Fn = std::function<Result<std::unique_ptr<CredentialsProvider>>()>;
+  LambdaSource(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  Result<std::unique_ptr<CredentialsProvider>> Resolve() override { return fn_(); }
+  std::string Name() const override { return name_; }
+
+ private:
+  std::string name_;
+  Fn fn_;
+};
+
+std::unique_ptr<CredentialsProvider> StaticFrom(Credentials c) {
+  return std::make_unique<StaticCredentialsProvider>(Register(std::move(c)));
+}
+
+// Path and parsed content of the aliyun CLI config, if present.
+struct CliConfig {
+  std::string path;
+  json root;
+};
+
+std::optional<CliConfig> LoadCliConfig(const ChainOptions& o, std::string* error) {
+  auto disabled = o.getenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED");
+  if (disabled && str::EqualsIgnoreCase(*disabled, "true")) return std::nullopt;
+  std::string path = o.getenv("ALIBABA_CLOUD_CONFIG_FILE").value_or(o.home + "/.aliyun/config.json");
+  if (!FileExists(path)) return std::nullopt;
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) {
+    *error = text.error().message;
+    return std::nullopt;
+  }
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    *error = path + " is not valid JSON";
+    return std::nullopt;
+  }
+  return CliConfig{path, j};
+}
+
+const json* FindCliProfile(const CliConfig& cfg, const ChainOptions& o, std::string* name) {
+  *name = !o.profile.empty() ? o.profile
+                             : o.getenv("ALIBABA_CLOUD_PROFILE").value_or(
+                                   cfg.root.contains("current") && cfg.root["current"].is_string()
+                                       ? cfg.root["current"].get<std::string>()
+                                       : "default");
+  if (!cfg.root.contains("profiles") || !cfg.root["profiles"].is_array()) return nullptr;
+  for (const auto& p : cfg.root["profiles"]) {
+    if (p.is_object() && p.contains("name") && p["name"] == *name) return &p;
+  }
+  return nullptr;
+}
+
+// Minimal INI reader: [section] key = value, '#'/';' comments.
+std::map<std::string, std::map<std::string, std::string>> ParseIni(const std::string& text) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  std::string section;
+  for (const auto& raw : str::Split(text, '\n')) {
+    std::string_view line = str::Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      section = std::string(str::Trim(line.substr(1, line.size() - 2)));
+      out[section];
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    out[section][std::string(str::Trim(line.substr(0, eq)))] = std::string(str::Trim(line.substr(eq + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Credentials> ParseCredentialsJson(const std::string& text, const std::string& source) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(ErrorCode::kBadResponse, source + " did not produce credentials JSON");
+  }
+  if (j.contains("Code") && j["Code"].is_string() && j["Code"] != "Success") {
+    return Error(ErrorCode::kUnavailable, source + " answered Code " + j["Code"].get<std::string>());
+  }
+  Credentials c;
+  c.access_key_id = JsonString(j, {"AccessKeyId", "access_key_id"});
+  c.access_key_secret = JsonString(j, {"AccessKeySecret", "access_key_secret"});
+  c.security_token = JsonString(j, {"SecurityToken", "sts_token", "security_token"});
+  c.source = source;
+  std::string exp = JsonString(j, {"Expiration", "expiration"});
+  if (!exp.empty()) {
+    auto t = timefmt::ParseIso8601(exp);
+    if (!t) return Error(ErrorCode::kBadResponse, source + " gave an Expiration that is not a time");
+    c.expiration = *t;
+  }
+  if (c.access_key_id.empty() || c.access_key_secret.empty()) {
+    return Error(ErrorCode::kBadResponse, source + " gave no AccessKeyId/AccessKeySecret");
+  }
+  return Register(std::move(c));
+}
+
+// ---------------------------------------------------------------------------
+// ChainProvider
+
+ChainProvider::ChainProvider(std::vector<std::unique_ptr<SourceProvider>> sources,
+                             std::shared_ptr<std::vector<std::string>> warnings)
+    : sources_(std::move(sources)), warnings_(std::move(warnings)) {}
+
+Status ChainProvider::ResolveLocked() {
+  if (chosen_) return Status::Ok();
+  std::vector<std::string> problems;
+  for (auto& s : sources_) {
+    auto r = s->Resolve();
+    if (!r.ok()) {
+      problems.push_back(s->Name() + ": " + r.error().message);
+      continue;
+    }
+    if (*r) {
+      chosen_ = std::move(r).value();
+      VODFS_LOG(kDebug) << "credentials from " << chosen_->Describe();
+      return Status::Ok();
+    }
+  }
+  std::string msg =
+      "No credentials found. Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, "
+      "configure a profile with the aliyun CLI (~/.aliyun/config.json) or "
+      "~/.alibabacloud/credentials, or pass --access-key-id/--credentials-command";
+  if (!problems.empty()) msg += ". Problems: " + str::Join(problems, "; ");
+  return Status(ErrorCode::kUnauthenticated, msg);
+}
+
+Result<Credentials> ChainProvider::Get() {
+  CredentialsProvider* p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    VODFS_RETURN_IF_ERROR(ResolveLocked());
+    p = chosen_.get();
+  }
+  return p->Get();
+}
+
+void ChainProvider::Invalidate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (chosen_) chosen_->Invalidate();
+}
+
+std::string ChainProvider::Describe() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return chosen_ ? chosen_->Describe() : "(not resolved yet)";
+}
+
+std::vector<std::string> ChainProvider::Warnings() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return *warnings_;
+}
+
+std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::HttpClient& http,
+                                                Clock& clock) {
+  ChainOptions o = in;
+  if (o.home.empty()) o.home = o.getenv("HOME").value_or("/root");
+  std::vector<std::unique_ptr<SourceProvider>> sources;
+  auto warnings = std::make_shared<std::vector<std::string>>();
+  auto warn_if_open = [warnings](const std::string& path) {
+    std::string w = CheckPrivateFile(path);
+    if (!w.empty()) {
+      VODFS_LOG(kWarn) << w;
+      warnings->push_back(w);
+    }
+  };
+  auto imds_provider = [&http, &clock, o](const std::string& role) {
+    auto v1 = o.getenv("ALIBABA_CLOUD_IMDSV1_DISABLED");
+    bool v1_allowed = !(v1 && str::EqualsIgnoreCase(*v1, "true"));
+    return std::make_unique<RefreshingProvider>(ImdsFetcher(http, o.imds_endpoint, role, v1_allowed),
+                                                "ECS RAM role" + (role.empty() ? "" : " " + role),
+                                                clock, 180);
+  };
+  auto command_provider = [&clock](const std::string& cmd, const std::string& source) {
+    return std::make_unique<RefreshingProvider>(
+        [cmd, source] { return RunCredentialsCommand(cmd, source); }, source, clock);
+  };
+
+  // 1. Explicit options.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "options", [o, command_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        if (!o.access_key_id.empty() || !o.access_key_secret.empty()) {
+          if (o.access_key_id.empty() || o.access_key_secret.empty()) {
+            return Error(ErrorCode::kInvalidArgument,
+                         "access_key_id and access_key_secret must be given together");
+          }
+          return StaticFrom({o.access_key_id, o.access_key_secret, o.security_token, std::nullopt,
+                             "options (access_key_id)"});
+        }
+        if (!o.credentials_command.empty()) {
+          return std::unique_ptr<CredentialsProvider>(
+              command_provider(o.credentials_command, "credentials command"));
+        }
+        return std::unique_ptr<CredentialsProvider>();
+      }));
+  // 2. Environment.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "environment", [o]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        const std::vector<std::tuple<const char*, const char*, const char*>> kNames = {
+            {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"},
+            {"ALIBABACLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_SECRET", "ALIBABACLOUD_SECURITY_TOKEN"},
+            {"ALICLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECURITY_TOKEN"},
+            {"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"}};
+        for (const auto& [id_name, secret_name, token_name] : kNames) {
+          auto id = o.getenv(id_name);
+          auto secret = o.getenv(secret_name);
+          if (!id && !secret) continue;
+          if (!id || !secret) {
+            return Error(ErrorCode::kInvalidArgument,
+                         std::string(id ? secret_name : id_name) + " is not set (" +
+                             (id ? id_name : secret_name) + " is)");
+          }
+          return StaticFrom({*id, *secret, o.getenv(token_name).value_or(""), std::nullopt,
+                             std::string("environment (") + id_name + ")"});
+        }
+        return std::unique_ptr<CredentialsProvider>();
+      }));
+  // 3. aliyun CLI profile.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "aliyun CLI profile",
+      [o, warn_if_open, imds_provider, command_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        std::string error;
+        auto cfg = LoadCliConfig(o, &error);
+        if (!error.empty()) return Error(ErrorCode::kInvalidArgument, error);
+        if (!cfg) return std::unique_ptr<CredentialsProvider>();
+        std::string name;
+        const json* p = FindCliProfile(*cfg, o, &name);
+        if (!p) {
+          if (!o.profile.empty()) {
+            return Error(ErrorCode::kNotFound, "profile '" + name + "' not in " + cfg->path);
+          }
+          return std::unique_ptr<CredentialsProvider>();
+        }
+        warn_if_open(cfg->path);
+        const std::string mode = JsonString(*p, {"mode"});
+        const std::string source = cfg->path + " profile '" + name + "' (" + mode + ")";
+        if (mode == "AK" || mode == "StsToken") {
+          Credentials c{JsonString(*p, {"access_key_id"}), JsonString(*p, {"access_key_secret"}),
+                        mode == "StsToken" ? JsonString(*p, {"sts_token"}) : "", std::nullopt, source};
+          if (c.access_key_id.empty() || c.access_key_secret.empty()) {
+            return Error(ErrorCode::kInvalidArgument, source + " lacks access_key_id/access_key_secret");
+          }
+          return StaticFrom(std::move(c));
+        }
+        if (mode == "EcsRamRole") {
+          return std::unique_ptr<CredentialsProvider>(imds_provider(JsonString(*p, {"ram_role_name"})));
+        }
+        if (mode == "External") {
+          std::string cmd = JsonString(*p, {"process_command"});
+          if (cmd.empty()) return Error(ErrorCode::kInvalidArgument, source + " has no process_command");
+          return std::unique_ptr<CredentialsProvider>(command_provider(cmd, source));
+        }
+        return Error(ErrorCode::kUnimplemented,
+                     source + ": mode '" + mode +
+                         "' is not supported by vodfs (use AK, StsToken, EcsRamRole or External)");
+      }));
+  // 4. ~/.alibabacloud/credentials.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "credentials file", [o, warn_if_open, imds_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        std::string path = o.getenv("ALIBABA_CLOUD_CREDENTIALS_FILE").value_or(o.home + "/.alibabacloud/credentials");
+        if (!FileExists(path)) return std::unique_ptr<CredentialsProvider>();
+        auto text = ReadWholeFile(path);
+        if (!text.ok()) return text.error();
+        auto ini = ParseIni(*text);
+        std::string name = !o.profile.empty() ? o.profile : o.getenv("ALIBABA_CLOUD_PROFILE").value_or("default");
+        auto it = ini.find(name);
+        if (it == ini.end()) return std::unique_ptr<CredentialsProvider>();
+        warn_if_open(path);
+        auto& sec = it->second;
+        if (sec.count("enable") && str::EqualsIgnoreCase(sec["enable"], "false")) {
+          return std::unique_ptr<CredentialsProvider>();
+        }
+        const std::string type = sec["type"];
+        const std::string source = path + " [" + name + "] (" + type + ")";
+        if (type == "access_key") {
+          if (sec["access_key_id"].empty() || sec["access_key_secret"].empty()) {
+            return Error(ErrorCode::kInvalidArgument, source + " lacks access_key_id/access_key_secret");
+          }
+          return StaticFrom({sec["access_key_id"], sec["access_key_secret"], "", std::nullopt, source});
+        }
+        if (type == "ecs_ram_role") {
+          return std::unique_ptr<CredentialsProvider>(imds_provider(sec["role_name"]));
+        }
+        return Error(ErrorCode::kUnimplemented,
+                     source + ": type '" + type + "' is not supported (use access_key or ecs_ram_role)");
+      }));
+  // 5. Credentials URI.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "credentials URI", [o, &http, &clock]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        auto uri = o.getenv("ALIBABA_CLOUD_CREDENTIALS_URI");
+        if (!uri) return std::unique_ptr<CredentialsProvider>();
+        std::string u = *uri;
+        return std::unique_ptr<CredentialsProvider>(std::make_unique<RefreshingProvider>(
+            [&http, u] { return FetchJsonCredentials(http, u, "ALIBABA_CLOUD_CREDENTIALS_URI"); },
+            "ALIBABA_CLOUD_CREDENTIALS_URI", clock));
+      }));
+  // 6. ECS instance RAM role (only if the metadata service answers).
+  sources.push_back(std::make_unique<LambdaSource>(
+      "ECS RAM role", [o, imds_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        auto off = o.getenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED");
+        if (off && str::EqualsIgnoreCase(*off, "true")) return std::unique_ptr<CredentialsProvider>();
+        auto p = imds_provider(o.getenv("ALIBABA_CLOUD_ECS_METADATA").value_or(""));
+        // Off ECS the probe fails fast (2 s); its message then explains,
+        // among the other sources' problems, why nothing was found.
+        auto probe = p->Get();
+        if (!probe.ok()) return probe.error();
+        return std::unique_ptr<CredentialsProvider>(std::move(p));
+      }));
+  return std::make_unique<ChainProvider>(std::move(sources), warnings);
+}
+
+std::string ResolveRegion(const std::string& explicit_region, const ChainOptions& in) {
+  if (!explicit_region.empty()) return explicit_region;
+  for (const char* n : {"ALIBABA_CLOUD_REGION_ID", "ALIBABACLOUD_REGION_ID", "ALICLOUD_REGION_ID", "ALICLOUD_REGION"}) {
+    if (auto v = in.getenv(n)) return *v;
+  }
+  ChainOptions o = in;
+  if (o.home.empty()) o.home = o.getenv("HOME").value_or("/root");
+  std::string error, name;
+  if (auto cfg = LoadCliConfig(o, &error)) {
+    if (const json* p = FindCliProfile(*cfg, o, &name)) {
+      std::string r = JsonString(*p, {"region_id"});
+      if (!r.empty()) return r;
+    }
+  }
+  return "cn-shanghai";
+}
+
+}  // namespace vodfs::auth

@@ -1,0 +1,90 @@
+#include "cli/api_stack.h"
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+#include "vodfs/util/log.h"
+#include "vodfs/util/strings.h"
+#include "vodfs/version.h"
+
+namespace vodfs::cli {
+
+std::string MaskKeyId(const std::string& id) {
+  if (id.size() <= 8) return "****";
+  return id.substr(0, 4) + "****" + id.substr(id.size() - 3);
+}
+
+Status SetUpLogging(const Options& o, bool daemon) {
+  log::Level level;
+  if (!log::ParseLevel(o.log_level, &level)) {
+    return Status(ErrorCode::kInvalidArgument, "bad log_level " + o.log_level);
+  }
+  log::SetLevel(level);
+  if (!o.log_file.empty()) {
+    FILE* f = std::fopen(o.log_file.c_str(), "a");
+    if (!f) return Status(ErrorCode::kInvalidArgument, "Cannot open log file " + o.log_file);
+    std::shared_ptr<FILE> file(f, [](FILE* p) { std::fclose(p); });
+    log::SetSink([file](log::Level l, std::string_view line) {
+      std::time_t t = std::time(nullptr);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char ts[32];
+      std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+      std::fprintf(file.get(), "%s %-5s %.*s\n", ts, std::string(log::LevelName(l)).c_str(),
+                   static_cast<int>(line.size()), line.data());
+      std::fflush(file.get());
+    });
+  } else if (daemon) {
+    log::UseSyslog("vodfs");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<ApiStack>> BuildApiStack(const Options& o, const std::string& source,
+                                                Clock& clock) {
+  auto stack = std::make_unique<ApiStack>();
+  auth::ChainOptions co;
+  co.access_key_id = o.access_key_id;
+  co.access_key_secret = o.access_key_secret;
+  co.security_token = o.security_token;
+  co.credentials_command = o.credentials_command;
+  co.profile = o.profile;
+  co.imds_endpoint = o.imds_endpoint;
+  log::RegisterSecret(o.access_key_secret);
+  log::RegisterSecret(o.security_token);
+  log::RegisterSecret(o.cdn_auth_key);
+
+  std::string region = o.region;
+  std::string endpoint = o.endpoint;
+  if (!source.empty()) {
+    if (str::StartsWith(source, "http://") || str::StartsWith(source, "https://")) {
+      if (endpoint.empty()) endpoint = source;
+    } else {
+      std::string r = str::StartsWith(source, "vod:") ? source.substr(4) : source;
+      while (!r.empty() && r.front() == '/') r.erase(0, 1);
+      if (!r.empty() && region.empty()) region = r;
+    }
+  }
+  stack->region = auth::ResolveRegion(region, co);
+  stack->endpoint = endpoint.empty() ? vod::EndpointForRegion(stack->region) : endpoint;
+  while (!stack->endpoint.empty() && stack->endpoint.back() == '/') stack->endpoint.pop_back();
+
+  http::CurlOptions ho;
+  ho.ca_file = o.ca_file;
+  ho.ca_path = o.ca_path;
+  ho.user_agent = o.user_agent;
+  stack->http = http::NewCurlHttpClient(ho);
+  stack->credentials = auth::MakeDefaultChain(co, *stack->http, clock);
+
+  vod::RpcOptions ro;
+  ro.endpoint = stack->endpoint;
+  ro.http_method = o.api_method;
+  ro.signature = o.signature_version == "v3" ? vod::SignatureVersion::kV3 : vod::SignatureVersion::kV2;
+  ro.qps_scale = o.qps_scale;
+  stack->rpc = std::make_unique<vod::RpcClient>(*stack->http, *stack->credentials, clock, ro);
+  stack->vod = std::make_unique<vod::VodClient>(*stack->rpc);
+  return stack;
+}
+
+}  // namespace vodfs::cli

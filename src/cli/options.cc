@@ -1,0 +1,453 @@
+#include "cli/options.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "vodfs/util/strings.h"
+
+namespace vodfs::cli {
+
+namespace {
+
+Status Bad(std::string_view name, const std::string& why) {
+  return Status(ErrorCode::kInvalidArgument, "option " + std::string(name) + ": " + why);
+}
+
+template <typename T>
+std::function<Status(Options&, std::string_view)> SetString(T Options::*field) {
+  return [field](Options& o, std::string_view v) {
+    o.*field = std::string(v);
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Options&, std::string_view)> SetFlag(bool Options::*field) {
+  return [field](Options& o, std::string_view v) {
+    if (v.empty() || v == "1" || str::EqualsIgnoreCase(v, "true") || str::EqualsIgnoreCase(v, "yes") ||
+        str::EqualsIgnoreCase(v, "on")) {
+      o.*field = true;
+    } else if (v == "0" || str::EqualsIgnoreCase(v, "false") || str::EqualsIgnoreCase(v, "no") ||
+               str::EqualsIgnoreCase(v, "off")) {
+      o.*field = false;
+    } else {
+      return Bad("", "expected true or false, got '" + std::string(v) + "'");
+    }
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Options&, std::string_view)> SetInt(int64_t Options::*field, int64_t min,
+                                                          int64_t max) {
+  return [=](Options& o, std::string_view v) {
+    auto n = str::ParseInt64(v);
+    if (!n || *n < min || *n > max) {
+      return Bad("", "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                         "], got '" + std::string(v) + "'");
+    }
+    o.*field = *n;
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Options&, std::string_view)> SetDouble(double Options::*field, double min,
+                                                            double max) {
+  return [=](Options& o, std::string_view v) {
+    auto n = str::ParseDouble(v);
+    if (!n || *n < min || *n > max) return Bad("", "expected a number, got '" + std::string(v) + "'");
+    o.*field = *n;
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Options&, std::string_view)> SetSize(uint64_t Options::*field, uint64_t min) {
+  return [=](Options& o, std::string_view v) {
+    auto n = str::ParseSize(v);
+    if (!n || *n < min) return Bad("", "expected a size such as 512M or 2G, got '" + std::string(v) + "'");
+    o.*field = *n;
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Options&, std::string_view)> OneOf(std::string Options::*field,
+                                                        std::set<std::string> allowed) {
+  return [=](Options& o, std::string_view v) {
+    std::string s(v);
+    if (!allowed.count(s)) {
+      std::vector<std::string> list(allowed.begin(), allowed.end());
+      return Bad("", "expected one of " + str::Join(list, ", ") + ", got '" + s + "'");
+    }
+    o.*field = s;
+    return Status::Ok();
+  };
+}
+
+std::string ShowSize(uint64_t v) { return v ? str::FormatSize(v) : "auto"; }
+
+std::vector<OptionDef> BuildTable() {
+  std::vector<OptionDef> t;
+  auto add = [&t](OptionDef d) { t.push_back(std::move(d)); };
+  const char* kApi = "API and credentials";
+  const char* kMedia = "Media URLs";
+  const char* kTree = "What the tree shows";
+  const char* kMount = "Mounting";
+  const char* kCache = "Read engine";
+  const char* kLog = "Logging";
+
+  add({"config", "FILE", kApi, "read options from FILE (key = value lines) before the command line",
+       SetString(&Options::config), [](const Options& o) { return o.config; }});
+  add({"region", "ID", kApi,
+       "region of the library (default: ALIBABA_CLOUD_REGION_ID, the CLI profile, or cn-shanghai)",
+       SetString(&Options::region), [](const Options& o) { return o.region; }});
+  add({"endpoint", "URL", kApi, "API endpoint URL (default: https://vod.<region>.aliyuncs.com)",
+       SetString(&Options::endpoint), [](const Options& o) { return o.endpoint; }});
+  add({"profile", "NAME", kApi, "credentials profile in ~/.aliyun/config.json or ~/.alibabacloud/credentials",
+       SetString(&Options::profile), [](const Options& o) { return o.profile; }});
+  add({"access_key_id", "ID", kApi, "AccessKey ID (prefer the environment or a profile)",
+       SetString(&Options::access_key_id), [](const Options& o) { return o.access_key_id; }});
+  add({"access_key_secret", "SECRET", kApi,
+       "AccessKey secret (visible in the process list: prefer the environment or a profile)",
+       SetString(&Options::access_key_secret), [](const Options&) { return std::string(); }});
+  add({"security_token", "TOKEN", kApi, "STS security token for temporary AccessKeys",
+       SetString(&Options::security_token), [](const Options&) { return std::string(); }});
+  add({"credentials_command", "CMD", kApi,
+       "command printing JSON credentials (AccessKeyId, AccessKeySecret, SecurityToken, Expiration); "
+       "run again before they expire",
+       SetString(&Options::credentials_command), [](const Options& o) { return o.credentials_command; }});
+  add({"imds_endpoint", "URL", kApi, "ECS metadata service for RAM role credentials",
+       SetString(&Options::imds_endpoint), [](const Options& o) { return o.imds_endpoint; }});
+  add({"signature_version", "v2|v3", kApi, "API request signature: v2 (HMAC-SHA1) or v3 (ACS3-HMAC-SHA256)",
+       OneOf(&Options::signature_version, {"v2", "v3"}), [](const Options& o) { return o.signature_version; }});
+  add({"api_method", "POST|GET", kApi, "HTTP method of API calls",
+       OneOf(&Options::api_method, {"POST", "GET"}), [](const Options& o) { return o.api_method; }});
+  add({"qps_scale", "F", kApi, "multiply the documented per-operation QPS limits (0 = no client limit)",
+       SetDouble(&Options::qps_scale, 0, 1000), [](const Options& o) { return std::to_string(o.qps_scale).substr(0, 4); }});
+  add({"ca_file", "FILE", kApi, "CA bundle for TLS verification (default: the system's)",
+       SetString(&Options::ca_file), [](const Options& o) { return o.ca_file; }});
+  add({"ca_path", "DIR", kApi, "CA directory for TLS verification", SetString(&Options::ca_path),
+       [](const Options& o) { return o.ca_path; }});
+  add({"user_agent", "UA", kApi, "User-Agent of API calls (default: vodfs/<version>)",
+       SetString(&Options::user_agent), [](const Options& o) { return o.user_agent; }});
+
+  add({"output_type", "cdn|oss", kMedia, "ask the API for CDN or OSS download URLs",
+       OneOf(&Options::output_type, {"cdn", "oss"}), [](const Options& o) { return o.output_type; }});
+  add({"auth_timeout", "SECONDS", kMedia, "lifetime asked for signed URLs",
+       SetInt(&Options::auth_timeout, 60, 2592000), [](const Options& o) { return std::to_string(o.auth_timeout); }});
+  add({"cdn_auth_key", "KEY", kMedia,
+       "the CDN domain's URL-signing key: CDN URLs are then re-signed locally, with no API call",
+       SetString(&Options::cdn_auth_key), [](const Options&) { return std::string(); }});
+  add({"cdn_auth_type", "auto|A|B|C", kMedia, "URL signing type of the CDN domain (auto: from the URL)",
+       OneOf(&Options::cdn_auth_type, {"auto", "A", "B", "C"}), [](const Options& o) { return o.cdn_auth_type; }});
+  add({"cdn_auth_delta", "SECONDS", kMedia, "validity window of the CDN domain's signatures (ali_auth_delta)",
+       SetInt(&Options::cdn_auth_delta, 1, 31536000), [](const Options& o) { return std::to_string(o.cdn_auth_delta); }});
+  add({"referer", "URL", kMedia, "Referer sent with media requests (for Referer allow-lists)",
+       SetString(&Options::referer), [](const Options& o) { return o.referer; }});
+  add({"media_user_agent", "UA", kMedia, "User-Agent of media requests (default: vodfs/<version>)",
+       SetString(&Options::media_user_agent), [](const Options& o) { return o.media_user_agent; }});
+
+  add({"name_scheme", "title-id|id", kTree, "directory names: \"<title> [<id>]\" or the bare id",
+       OneOf(&Options::name_scheme, {"title-id", "id"}), [](const Options& o) { return o.name_scheme; }});
+  add({"metadata_ttl", "SECONDS", kTree, "how long listings and media details are trusted before a refresh",
+       SetInt(&Options::metadata_ttl, 1, 86400 * 30), [](const Options& o) { return std::to_string(o.metadata_ttl); }});
+  add({"all_streams", nullptr, kTree,
+       "also show older (Invisible) streams and proprietary-encrypted ones (ResultType=Multiple)",
+       SetFlag(&Options::all_streams), [](const Options& o) { return o.all_streams ? "on" : "off"; }});
+
+  add({"foreground", nullptr, kMount, "stay in the foreground (-f)", SetFlag(&Options::foreground),
+       [](const Options& o) { return o.foreground ? "on" : "off"; }});
+  add({"debug", nullptr, kMount, "foreground with debug logging and FUSE tracing (-d)",
+       SetFlag(&Options::debug), [](const Options& o) { return o.debug ? "on" : "off"; }});
+  add({"single_thread", nullptr, kMount, "serve FUSE requests on one thread (-s)",
+       SetFlag(&Options::single_thread), [](const Options& o) { return o.single_thread ? "on" : "off"; }});
+  add({"allow_other", nullptr, kMount, "let other users access the mount (needs user_allow_other in /etc/fuse.conf)",
+       SetFlag(&Options::allow_other), [](const Options& o) { return o.allow_other ? "on" : "off"; }});
+  add({"allow_root", nullptr, kMount, "let root access the mount", SetFlag(&Options::allow_root),
+       [](const Options& o) { return o.allow_root ? "on" : "off"; }});
+  add({"uid", "UID", kMount, "owner of every file (default: the mounting user)",
+       [](Options& o, std::string_view v) {
+         auto n = str::ParseInt64(v);
+         if (!n || *n < 0 || *n > 0xfffffffe) return Bad("uid", "expected a numeric uid");
+         o.uid = static_cast<uint32_t>(*n);
+         return Status::Ok();
+       },
+       [](const Options& o) { return o.uid ? std::to_string(*o.uid) : "current"; }});
+  add({"gid", "GID", kMount, "group of every file (default: the mounting user's)",
+       [](Options& o, std::string_view v) {
+         auto n = str::ParseInt64(v);
+         if (!n || *n < 0 || *n > 0xfffffffe) return Bad("gid", "expected a numeric gid");
+         o.gid = static_cast<uint32_t>(*n);
+         return Status::Ok();
+       },
+       [](const Options& o) { return o.gid ? std::to_string(*o.gid) : "current"; }});
+  add({"umask", "OCTAL", kMount, "permission bits removed from 0555 (dirs) and 0444 (files)",
+       [](Options& o, std::string_view v) {
+         unsigned m = 0;
+         for (char c : v) {
+           if (c < '0' || c > '7') return Bad("umask", "expected octal digits");
+           m = m * 8 + static_cast<unsigned>(c - '0');
+         }
+         if (v.empty() || m > 0777) return Bad("umask", "expected an octal mask like 022");
+         o.umask = m;
+         return Status::Ok();
+       },
+       [](const Options& o) {
+         char b[8];
+         std::snprintf(b, sizeof(b), "%03o", o.umask);
+         return std::string(b);
+       }});
+  add({"attr_timeout", "SECONDS", kMount, "how long the kernel caches attributes",
+       SetDouble(&Options::attr_timeout, 0, 86400), [](const Options& o) { return std::to_string(o.attr_timeout).substr(0, 4); }});
+  add({"entry_timeout", "SECONDS", kMount, "how long the kernel caches names",
+       SetDouble(&Options::entry_timeout, 0, 86400), [](const Options& o) { return std::to_string(o.entry_timeout).substr(0, 4); }});
+  add({"negative_timeout", "SECONDS", kMount, "how long the kernel caches a missing name",
+       SetDouble(&Options::negative_timeout, 0, 86400), [](const Options& o) { return std::to_string(o.negative_timeout).substr(0, 4); }});
+  add({"fsname", "NAME", kMount, "source shown in /proc/mounts (default: vodfs:<region>)",
+       SetString(&Options::fsname), [](const Options& o) { return o.fsname; }});
+
+  add({"block_size", "SIZE", kCache, "cache block size", SetSize(&Options::block_size, 64 * 1024),
+       [](const Options& o) { return str::FormatSize(o.block_size); }});
+  add({"memory_cache_size", "SIZE", kCache, "memory cache budget (default: 1/8 of RAM, 64 MiB..2 GiB)",
+       SetSize(&Options::memory_cache_size, 0), [](const Options& o) { return ShowSize(o.memory_cache_size); }});
+  add({"cache_dir", "DIR", kCache, "persistent cache directory (default: ~/.cache/vodfs)",
+       SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});
+  add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, at most 20 GiB)",
+       SetSize(&Options::disk_cache_size, 0), [](const Options& o) { return ShowSize(o.disk_cache_size); }});
+  add({"disk_cache", nullptr, kCache, "use the persistent cache (disk_cache=false turns it off)",
+       SetFlag(&Options::disk_cache), [](const Options& o) { return o.disk_cache ? "on" : "off"; }});
+  add({"readahead_max", "SIZE", kCache, "largest read-ahead window of a sequential reader",
+       SetSize(&Options::readahead_max, 0), [](const Options& o) { return str::FormatSize(o.readahead_max); }});
+  add({"max_parallel_fetches", "N", kCache, "parallel range requests per sequential reader",
+       SetInt(&Options::max_parallel_fetches, 1, 64), [](const Options& o) { return std::to_string(o.max_parallel_fetches); }});
+  add({"metrics_address", "HOST:PORT", kCache, "serve Prometheus metrics on this loopback address",
+       SetString(&Options::metrics_address), [](const Options& o) { return o.metrics_address; }});
+
+  add({"log_level", "LEVEL", kLog, "debug, info, warn or error", OneOf(&Options::log_level, {"debug", "info", "warn", "error"}),
+       [](const Options& o) { return o.log_level; }});
+  add({"log_file", "FILE", kLog, "append logs to FILE (default: stderr, syslog when in the background)",
+       SetString(&Options::log_file), [](const Options& o) { return o.log_file; }});
+  return t;
+}
+
+// Options the mount(8)/fuse tooling passes that mean nothing to vodfs.
+bool IgnoredMountOption(std::string_view name) {
+  static const std::set<std::string, std::less<>> kIgnored = {
+      "rw", "ro", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user",
+      "nouser", "users", "defaults", "_netdev", "nofail", "default_permissions", "async", "sync",
+      "atime", "noatime", "relatime", "nodiratime", "owner", "group", "loop"};
+  return kIgnored.count(name) || str::StartsWith(name, "x-") || str::StartsWith(name, "comment=") ||
+         str::StartsWith(name, "x-systemd");
+}
+
+std::string Normalize(std::string_view name) {
+  std::string n(name);
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+}
+
+Status Apply(Options& o, std::string_view raw_name, std::optional<std::string> value,
+             const std::string& origin) {
+  const std::string name = Normalize(raw_name);
+  const OptionDef* def = FindOption(name);
+  if (!def) {
+    if (IgnoredMountOption(raw_name)) return Status::Ok();
+    return Status(ErrorCode::kInvalidArgument,
+                  "unknown option '" + std::string(raw_name) + "'" + origin + " (see vodfs --help)");
+  }
+  if (def->arg && !value) {
+    return Status(ErrorCode::kInvalidArgument, "option " + name + " needs a value (" + def->arg + ")" + origin);
+  }
+  Status s = def->set(o, value.value_or(""));
+  if (!s.ok()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "option " + name + origin + ": " +
+                      s.error().message.substr(s.error().message.find(": ") + 2));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<OptionDef>& OptionTable() {
+  static const std::vector<OptionDef> table = BuildTable();
+  return table;
+}
+
+const OptionDef* FindOption(std::string_view name) {
+  const std::string n = Normalize(name);
+  for (const auto& d : OptionTable()) {
+    if (n == d.name) return &d;
+  }
+  return nullptr;
+}
+
+std::vector<std::pair<std::string, std::optional<std::string>>> SplitMountOptions(std::string_view s) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  std::string cur;
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      cur.push_back(s[++i]);
+    } else if (s[i] == ',') {
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(s[i]);
+    }
+  }
+  parts.push_back(cur);
+  for (auto& p : parts) {
+    if (p.empty()) continue;
+    size_t eq = p.find('=');
+    if (eq == std::string::npos) {
+      out.emplace_back(p, std::nullopt);
+    } else {
+      out.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+    }
+  }
+  return out;
+}
+
+Status ApplyConfigText(Options& o, std::string_view text, const std::string& origin) {
+  int line_no = 0;
+  for (const auto& raw : str::Split(text, '\n')) {
+    ++line_no;
+    std::string_view line = str::Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    size_t eq = line.find('=');
+    std::string key(str::Trim(line.substr(0, eq)));
+    std::optional<std::string> value;
+    if (eq != std::string_view::npos) value = std::string(str::Trim(line.substr(eq + 1)));
+    if (key == "config") {
+      return Status(ErrorCode::kInvalidArgument, origin + ":" + std::to_string(line_no) + ": config files cannot include others");
+    }
+    VODFS_RETURN_IF_ERROR(Apply(o, key, value, " in " + origin + ":" + std::to_string(line_no)));
+  }
+  return Status::Ok();
+}
+
+Result<Options> ParseArgs(const std::vector<std::string>& args) {
+  Options o;
+  // A config file is applied first so that the command line wins.
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string file;
+    if (args[i] == "--config" && i + 1 < args.size()) file = args[i + 1];
+    if (str::StartsWith(args[i], "--config=")) file = args[i].substr(9);
+    if (args[i] == "-o" && i + 1 < args.size()) {
+      for (auto& [k, v] : SplitMountOptions(args[i + 1])) {
+        if (k == "config" && v) file = *v;
+      }
+    }
+    if (file.empty()) continue;
+    std::ifstream in(file);
+    if (!in) return Error(ErrorCode::kNotFound, "Cannot read config file " + file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    VODFS_RETURN_IF_ERROR(ApplyConfigText(o, ss.str(), file));
+    o.config = file;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      for (++i; i < args.size(); ++i) o.positional.push_back(args[i]);
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "-V" || a == "--version") {
+      o.version = true;
+    } else if (a == "-f") {
+      o.foreground = true;
+    } else if (a == "-d") {
+      o.debug = true;
+    } else if (a == "-s") {
+      o.single_thread = true;
+    } else if (a == "-o") {
+      if (i + 1 >= args.size()) return Error(ErrorCode::kInvalidArgument, "-o needs options");
+      for (auto& [k, v] : SplitMountOptions(args[++i])) {
+        VODFS_RETURN_IF_ERROR(Apply(o, k, v, " in -o"));
+      }
+    } else if (str::StartsWith(a, "-o") && a.size() > 2) {
+      for (auto& [k, v] : SplitMountOptions(a.substr(2))) VODFS_RETURN_IF_ERROR(Apply(o, k, v, " in -o"));
+    } else if (str::StartsWith(a, "--")) {
+      std::string name = a.substr(2);
+      std::optional<std::string> value;
+      size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      const OptionDef* def = FindOption(name);
+      if (def && def->arg && !value) {
+        if (i + 1 >= args.size()) {
+          return Error(ErrorCode::kInvalidArgument, "option --" + name + " needs a value (" + def->arg + ")");
+        }
+        value = args[++i];
+      }
+      if (!def && !IgnoredMountOption(name)) {
+        return Error(ErrorCode::kInvalidArgument, "unknown option --" + name + " (see vodfs --help)");
+      }
+      VODFS_RETURN_IF_ERROR(Apply(o, name, value, ""));
+    } else if (a.size() > 1 && a[0] == '-') {
+      return Error(ErrorCode::kInvalidArgument, "unknown option " + a + " (see vodfs --help)");
+    } else {
+      o.positional.push_back(a);
+    }
+  }
+  if (o.debug) {
+    o.foreground = true;
+    o.log_level = "debug";
+  }
+  return o;
+}
+
+std::string HelpText() {
+  std::string out = R"(vodfs: an ApsaraVideo VOD media library as a read-only drive (FUSE).
+
+Usage:
+  vodfs [OPTIONS] SOURCE MOUNTPOINT     mount (SOURCE: a region such as cn-shanghai,
+                                        vod:REGION, or an API endpoint URL)
+  vodfs api OPERATION [Name=Value ...]  sign and send one API call, print the JSON
+  vodfs check [SOURCE]                  check credentials, endpoint, clock, listing, media
+  vodfs prefetch PATH...                warm the cache for files or directories of a mount
+  vodfs cache info|clear                show or empty the persistent cache
+  vodfs --version | --help
+
+Unmount with: fusermount3 -u MOUNTPOINT (or SIGTERM/SIGINT to a foreground vodfs).
+Every option can be given as --name VALUE, --name=VALUE, -o name=VALUE (comma-separated,
+as in /etc/fstab) or as a "name = value" line in a --config file. Command line wins over
+the config file. Short forms: -f foreground, -d debug, -s single thread, -o options.
+)";
+  std::string section;
+  for (const auto& d : OptionTable()) {
+    if (section != d.section) {
+      section = d.section;
+      out += "\n" + section + ":\n";
+    }
+    std::string left = std::string("  --") + d.name;
+    if (d.arg) left += std::string(" ") + d.arg;
+    std::string dflt = d.show(Options());
+    std::string help = d.help;
+    if (!dflt.empty() && d.arg) help += " [" + dflt + "]";
+    if (left.size() < 30) {
+      left.resize(30, ' ');
+      out += left + help + "\n";
+    } else {
+      out += left + "\n" + std::string(30, ' ') + help + "\n";
+    }
+  }
+  out += R"(
+Credentials, when no access_key_id or credentials_command is given, come from the
+Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN (or the
+legacy ALICLOUD_* names), the aliyun CLI profile (~/.aliyun/config.json),
+~/.alibabacloud/credentials, ALIBABA_CLOUD_CREDENTIALS_URI, then the ECS RAM role.
+
+Documentation: docs/CONFIGURATION.md (every option), docs/SEMANTICS.md (what vodfs
+promises), README.md.
+)";
+  return out;
+}
+
+}  // namespace vodfs::cli

@@ -1,0 +1,111 @@
+// vodfs options: one table drives parsing (--name value, --name=value,
+// -o name=value,..., config file lines), --help and docs/CONFIGURATION.md.
+//
+// Precedence: command line > config file (--config FILE) > defaults.
+// Credentials additionally come from the Alibaba Cloud chain when no
+// access_key_id/credentials_command option is given.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vodfs/util/result.h"
+
+namespace vodfs::cli {
+
+struct Options {
+  // Positional: SOURCE (region, "vod:REGION" or an API endpoint URL) and
+  // MOUNTPOINT, or the arguments of a subcommand.
+  std::vector<std::string> positional;
+  std::string config;
+
+  // API and credentials.
+  std::string region;
+  std::string endpoint;
+  std::string profile;
+  std::string access_key_id;
+  std::string access_key_secret;
+  std::string security_token;
+  std::string credentials_command;
+  std::string imds_endpoint = "http://100.100.100.200";
+  std::string signature_version = "v2";
+  std::string api_method = "POST";
+  double qps_scale = 1.0;
+  std::string ca_file;
+  std::string ca_path;
+  std::string user_agent;
+
+  // Media URLs.
+  std::string output_type = "cdn";
+  int64_t auth_timeout = 3600;
+  std::string cdn_auth_key;
+  std::string cdn_auth_type = "auto";
+  int64_t cdn_auth_delta = 1800;
+  std::string referer;
+  std::string media_user_agent;
+
+  // What the tree shows.
+  std::string name_scheme = "title-id";
+  int64_t metadata_ttl = 300;
+  bool all_streams = false;
+
+  // Mounting.
+  bool foreground = false;
+  bool debug = false;
+  bool single_thread = false;
+  bool allow_other = false;
+  bool allow_root = false;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  uint32_t umask = 0022;
+  double attr_timeout = 60;
+  double entry_timeout = 60;
+  double negative_timeout = 5;
+  std::string fsname;
+
+  // Read engine.
+  uint64_t block_size = 1 << 20;
+  uint64_t memory_cache_size = 0;  // 0 = derived from the machine
+  std::string cache_dir;           // empty = $XDG_CACHE_HOME/vodfs or ~/.cache/vodfs
+  uint64_t disk_cache_size = 0;    // 0 = derived from free space; "off" disables
+  bool disk_cache = true;
+  uint64_t readahead_max = 64 << 20;
+  int64_t max_parallel_fetches = 8;
+  std::string metrics_address;  // e.g. 127.0.0.1:9464; empty = off
+
+  // Logging.
+  std::string log_level = "info";
+  std::string log_file;
+
+  bool help = false;
+  bool version = false;
+};
+
+struct OptionDef {
+  const char* name;     // canonical, with underscores
+  const char* arg;      // placeholder for the value, nullptr for a flag
+  const char* section;  // help section
+  const char* help;
+  std::function<Status(Options&, std::string_view value)> set;
+  std::function<std::string(const Options&)> show;  // current value, for --help defaults
+};
+
+const std::vector<OptionDef>& OptionTable();
+const OptionDef* FindOption(std::string_view name);
+
+// Parses argv (without argv[0]). A --config file is read first, then the
+// command line overrides it. Returns an error naming the bad option.
+Result<Options> ParseArgs(const std::vector<std::string>& args);
+// Applies "key = value" lines (used for --config files).
+Status ApplyConfigText(Options& o, std::string_view text, const std::string& origin);
+// Splits one -o argument ("a=1,b,c=x\,y") into key/value pairs.
+std::vector<std::pair<std::string, std::optional<std::string>>> SplitMountOptions(std::string_view s);
+
+// The full --help text.
+std::string HelpText();
+
+}  // namespace vodfs::cli
