@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -42,7 +43,10 @@ Result<Credentials> RefreshingProvider::Get() {
     const int64_t now = clock_.UnixNow();
     if (current_ && !invalid_) {
       const auto& exp = current_->expiration;
-      if (!exp || *exp - now > margin_) return *current_;
+      // Renew at `margin_` before expiry, or after three quarters of the
+      // lifetime for credentials that live less than four margins.
+      const int64_t margin = std::min(margin_, std::max<int64_t>(1, (exp.value_or(0) - fetched_at_) / 4));
+      if (!exp || *exp - now > margin) return *current_;
       // Expiring soon but still usable (with a few seconds to spare for the
       // request itself): one caller renews, the others carry on.
       if (*exp - now > 10) {
@@ -56,6 +60,7 @@ Result<Credentials> RefreshingProvider::Get() {
         cv_.notify_all();
         if (fresh.ok()) {
           current_ = *fresh;
+          fetched_at_ = clock_.UnixNow();
           return *fresh;
         }
         VODFS_LOG(kWarn) << "Cannot refresh credentials from " << description_ << ": "
@@ -75,6 +80,7 @@ Result<Credentials> RefreshingProvider::Get() {
     cv_.notify_all();
     if (!fresh.ok()) return fresh.error();
     current_ = *fresh;
+    fetched_at_ = clock_.UnixNow();
     invalid_ = false;
     return *fresh;
   }

@@ -975,6 +975,16 @@ void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
       return fail(ApiError(f->status, f->code, "Request was denied due to user flow control."));
     } else if (f->kind == FaultKind::kError) {
       return fail(ApiError(f->status, f->code, f->message));
+    } else if (f->kind == FaultKind::kReset) {
+      counters_.ApiCall(action.empty() ? "(none)" : action, "(reset)");
+      w.Reset();
+      return;
+    } else if (f->kind == FaultKind::kStall) {
+      // No answer for `ms`, then the connection drops.
+      counters_.ApiCall(action.empty() ? "(none)" : action, "(stall)");
+      w.Sleep(f->ms);
+      w.Reset();
+      return;
     }
   }
 

@@ -162,6 +162,11 @@ class CurlHttpClient final : public HttpClient {
     t.curl = c;
 
     curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    // Handles are pooled: reset everything a previous request may have set.
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, nullptr);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
     if (request.method == "GET") {
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (request.method == "HEAD") {
@@ -171,7 +176,12 @@ class CurlHttpClient final : public HttpClient {
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     } else {
+      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      if (!request.body.empty()) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      }
     }
     Slist headers;
     auto add = [&headers](const std::string& h) {
@@ -252,6 +262,10 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    // Signed URLs come from a remote service: never let one reach anything
+    // but HTTP(S) (no file://, ftp://, gopher://...).
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());

@@ -46,7 +46,8 @@ using CredentialFetcher = std::function<Result<Credentials>()>;
 // Caches credentials from a fetcher and renews them before they expire.
 class RefreshingProvider final : public CredentialsProvider {
  public:
-  // `margin`: renew when the credentials expire within this many seconds.
+  // `margin`: renew when the credentials expire within this many seconds
+  // (or a quarter of their lifetime, if that is shorter).
   RefreshingProvider(CredentialFetcher fetch, std::string description, Clock& clock,
                      int64_t margin_seconds = 300);
   Result<Credentials> Get() override;
@@ -61,6 +62,7 @@ class RefreshingProvider final : public CredentialsProvider {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Credentials> current_;
+  int64_t fetched_at_ = 0;
   bool refreshing_ = false;
   bool invalid_ = false;
 };
