@@ -19,6 +19,9 @@ case "${1:-}" in
 esac
 ./scripts/build.sh "$build_dir" "${cmake_args[@]}"
 
+export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1"
+export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
 ctest_args=(--test-dir "$build_dir" --output-on-failure -j "${VODFS_JOBS:-2}" --timeout 600)
 if [ "$#" -gt 0 ]; then
   ctest "${ctest_args[@]}" "$@"

@@ -15,15 +15,9 @@ extern char** environ;
 
 namespace vodfs::testing {
 
-std::string BuildPath(const std::string& rel) {
-  const char* b = std::getenv("VODFS_BUILD_DIR");
-  return std::string(b ? b : "build") + "/" + rel;
-}
+std::string BuildPath(const std::string& rel) { return std::string(VODFS_TEST_BUILD_DIR) + "/" + rel; }
 
-std::string SourcePath(const std::string& rel) {
-  const char* s = std::getenv("VODFS_SOURCE_DIR");
-  return std::string(s ? s : ".") + "/" + rel;
-}
+std::string SourcePath(const std::string& rel) { return std::string(VODFS_TEST_SOURCE_DIR) + "/" + rel; }
 
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env, int timeout_seconds) {

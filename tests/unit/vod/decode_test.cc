@@ -5,14 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "support/process.h"
 #include "support/temp_dir.h"
 
 namespace vodfs::vod {
 namespace {
 
 std::string Fixture(const std::string& name) {
-  std::string dir = std::getenv("VODFS_SOURCE_DIR") ? std::getenv("VODFS_SOURCE_DIR") : ".";
-  std::string text = testing::ReadFile(dir + "/tests/data/api/" + name);
+  std::string text = testing::ReadFile(testing::SourcePath("tests/data/api/" + name));
   EXPECT_FALSE(text.empty()) << "missing fixture " << name;
   return text;
 }
