@@ -1,16 +1,224 @@
-#include <iostream>
+// vodfs SOURCE MOUNTPOINT: composes the filesystem and serves it.
+//
+// Order matters (see docs/ARCHITECTURE.md): everything is built on one
+// thread, the library is listed once (a bad setup fails here, before
+// mounting), the mount is made, the process detaches, and only then are
+// worker threads started (threads do not survive fork()).
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/api_stack.h"
 #include "cli/commands.h"
+#include "fuse/fuse_adapter.h"
+#include "vodfs/cache/block_cache.h"
+#include "vodfs/core/vodfs.h"
+#include "vodfs/fetch/fetcher.h"
+#include "vodfs/fetch/version_table.h"
+#include "vodfs/ns/namespace.h"
+#include "vodfs/resolve/url_broker.h"
+#include "vodfs/resolve/vod_resolver.h"
+#include "vodfs/util/executor.h"
+#include "vodfs/util/log.h"
+#include "vodfs/util/strings.h"
+#include "vodfs/util/url.h"
+#include "vodfs/version.h"
 
 namespace vodfs::cli {
 
-int RunMount(const Options& o) {
+namespace {
+
+using nlohmann::json;
+
+int Fail(const std::string& msg) {
+  std::cerr << "vodfs: " << log::Redact(msg) << "\n";
+  VODFS_LOG(kError) << msg;
+  return 1;
+}
+
+uint64_t DefaultMemoryBudget() {
+  struct sysinfo si {};
+  uint64_t ram = sysinfo(&si) == 0 ? static_cast<uint64_t>(si.totalram) * si.mem_unit : (8ULL << 30);
+  return std::clamp<uint64_t>(ram / 8, 64ULL << 20, 2ULL << 30);
+}
+
+std::string Absolute(const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof(cwd))) return p;
+  return std::string(cwd) + "/" + p;
+}
+
+json StatusCounts(const std::vector<std::pair<int, uint64_t>>& by_status) {
+  json j = json::object();
+  for (const auto& [s, n] : by_status) j[std::to_string(s)] = n;
+  return j;
+}
+
+}  // namespace
+
+int RunMount(const Options& in) {
+  Options o = in;
   if (o.positional.size() != 2) {
     std::cerr << "usage: vodfs [OPTIONS] SOURCE MOUNTPOINT (see vodfs --help)\n";
     return 2;
   }
-  std::cerr << "vodfs: mounting is not available in this build\n";
-  return 1;
+  const std::string source = o.positional[0];
+  char real[PATH_MAX];
+  if (!realpath(o.positional[1].c_str(), real)) return Fail("the mount point " + o.positional[1] + " does not exist");
+  const std::string mountpoint = real;
+  o.log_file = Absolute(o.log_file);
+  o.cache_dir = Absolute(o.cache_dir);
+  if (Status s = SetUpLogging(o, false); !s.ok()) return Fail(s.error().message);
+
+  SystemClock& clock = SystemClock::Get();
+  auto built = BuildApiStack(o, source, clock);
+  if (!built.ok()) return Fail(built.error().ToString());
+  ApiStack& api = **built;
+  for (const auto& w : api.credentials->Warnings()) std::cerr << "vodfs: warning: " << w << "\n";
+  if (auto c = api.credentials->Get(); !c.ok()) return Fail(c.error().message);
+
+  // Media requests go through their own client (own connections, stats, UA).
+  http::CurlOptions media_http_options;
+  media_http_options.ca_file = o.ca_file;
+  media_http_options.ca_path = o.ca_path;
+  media_http_options.user_agent = o.media_user_agent;
+  media_http_options.max_idle_connections = 128;
+  auto media_http = http::NewCurlHttpClient(media_http_options);
+  http::Headers media_headers;
+  if (!o.referer.empty()) media_headers.emplace_back("Referer", o.referer);
+
+  Executor io(16, "vodfs-io");
+  Executor url_refresh(2, "vodfs-urls");
+  Executor readahead(32, "vodfs-ahead");
+
+  const vod::OutputType output = o.output_type == "oss" ? vod::OutputType::kOss : vod::OutputType::kCdn;
+  resolve::ResolverOptions ro;
+  ro.output_type = output;
+  ro.auth_timeout = o.auth_timeout;
+  ro.all_streams = o.all_streams;
+  ro.media_headers = media_headers;
+  resolve::VodUrlResolver resolver(*api.vod, *media_http, ro);
+  resolve::BrokerOptions bo;
+  bo.auth_timeout = o.auth_timeout;
+  bo.cdn_auth_delta = o.cdn_auth_delta;
+  bo.cdn_key = o.cdn_auth_key;
+  if (o.cdn_auth_type != "auto") bo.cdn_type = *auth::ParseCdnAuthType(o.cdn_auth_type);
+  resolve::UrlBroker broker(resolver, clock, &url_refresh, bo);
+  fetch::FetchOptions fo;
+  fo.headers = media_headers;
+  fetch::RangeFetcher fetcher(*media_http, broker, clock, fo);
+  fetch::VersionTable versions;
+
+  const uint64_t budget = o.memory_cache_size ? o.memory_cache_size : DefaultMemoryBudget();
+  const size_t shards = static_cast<size_t>(std::clamp<uint64_t>(budget / (32ULL << 20), 1, 16));
+  cache::BlockCache cache(budget, nullptr, shards);
+
+  ns::NsOptions no;
+  no.id_names = o.name_scheme == "id";
+  no.metadata_ttl = o.metadata_ttl;
+  no.all_streams = o.all_streams;
+  no.output_type = output;
+  no.auth_timeout = o.auth_timeout;
+  no.version_text = std::string("vodfs ") + kVersion + (kGitDescribe[0] ? std::string(" (") + kGitDescribe + ")" : "") + "\n";
+  ns::Namespace names(*api.vod, broker, fetcher, versions, io, clock, no);
+
+  core::CoreOptions co;
+  co.uid = o.uid.value_or(getuid());
+  co.gid = o.gid.value_or(getgid());
+  co.umask = o.umask;
+  co.attr_timeout = o.attr_timeout;
+  co.entry_timeout = o.entry_timeout;
+  co.negative_timeout = o.negative_timeout;
+  co.block_size = o.block_size;
+  co.readahead_max = o.readahead_max;
+  co.max_parallel_fetches = static_cast<size_t>(o.max_parallel_fetches);
+  core::VodFs fs(names, fetcher, versions, cache, &readahead, co);
+
+  const auto started = std::chrono::steady_clock::now();
+  names.SetStatsSource([&]() {
+    auto rpc = api.rpc->Stats();
+    auto ah = api.http->Stats();
+    auto mh = media_http->Stats();
+    auto fst = fetcher.Stats();
+    auto bst = broker.Stats();
+    auto cst = cache.Stats();
+    auto core = fs.Stats();
+    auto nst = names.Stats();
+    json j = {
+        {"version", kVersion},
+        {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count()},
+        {"api", {{"calls", rpc.calls}, {"failures", rpc.failures}, {"retries", rpc.retries},
+                 {"throttled", rpc.throttled}, {"http_requests", ah.requests},
+                 {"http_by_status", StatusCounts(ah.by_status)}}},
+        {"media", {{"http_requests", mh.requests}, {"http_failures", mh.failures},
+                   {"http_by_status", StatusCounts(mh.by_status)}, {"connections", mh.connections_made},
+                   {"bytes_fetched", mh.bytes_received}, {"range_requests", fst.requests},
+                   {"retries", fst.retries}, {"rejections", fst.rejections},
+                   {"ignored_ranges", fst.ignored_ranges}, {"bad_ranges", fst.bad_ranges},
+                   {"version_changes", fst.stale}}},
+        {"urls", {{"api_refreshes", bst.api_refreshes}, {"local_resignings", bst.local_resignings},
+                  {"rejections", bst.rejections}, {"background_refreshes", bst.background_refreshes}}},
+        {"cache", {{"memory", {{"budget", cache.budget()}, {"bytes", cst.bytes}, {"blocks", cst.blocks},
+                               {"hits", cst.hits}, {"misses", cst.misses}, {"collapsed", cst.collapsed},
+                               {"evictions", cst.evictions}, {"pinned_bytes", cst.pinned_bytes}}},
+                   {"disk_hits", cst.second_tier_hits}}},
+        {"reads", {{"opens", core.opens}, {"reads", core.reads}, {"bytes_served", core.bytes_read},
+                   {"stale", core.stale_reads}, {"errors", core.read_errors},
+                   {"readahead_blocks", core.readahead_blocks}, {"readahead_resets", core.readahead_resets},
+                   {"open_handles", core.open_handles}}},
+        {"namespace", {{"listings", nst.listings}, {"populations", nst.populations},
+                       {"refreshes", nst.refreshes}, {"probes", nst.probes}, {"nodes", nst.nodes}}}};
+    return j.dump(2) + "\n";
+  });
+
+  // A broken setup (credentials, endpoint, permissions) fails here, before
+  // anything is mounted.
+  if (Status s = names.Init(); !s.ok()) return Fail("cannot list the library: " + s.ToString());
+
+  fusefs::SessionOptions so;
+  so.mountpoint = mountpoint;
+  if (o.fsname.empty()) {
+    auto u = Url::Parse(api.endpoint);
+    so.fsname = "vodfs:" + (o.endpoint.empty() && !str::StartsWith(source, "http") ? api.region
+                                                                                    : (u ? u->host : api.endpoint));
+  } else {
+    so.fsname = o.fsname;
+  }
+  for (char& c : so.fsname) {
+    if (c == ',' || c == ' ') c = '_';
+  }
+  so.debug = o.debug;
+  so.single_thread = o.single_thread;
+  so.allow_other = o.allow_other;
+  so.allow_root = o.allow_root;
+  fusefs::Session session(fs, so);
+  names.SetNotifier(&session);
+  if (Status s = session.Mount(); !s.ok()) return Fail(s.error().message);
+  VODFS_LOG(kInfo) << "mounted " << so.fsname << " on " << mountpoint << " (" << api.endpoint << ")";
+  if (!o.foreground) {
+    if (Status s = SetUpLogging(o, true); !s.ok()) return Fail(s.error().message);
+    if (Status s = session.Daemonize(false); !s.ok()) return Fail(s.error().message);
+  }
+  io.Start();
+  url_refresh.Start();
+  readahead.Start();
+  names.Start();
+  Status loop = session.Loop();
+  VODFS_LOG(kInfo) << "unmounting " << mountpoint;
+  names.SetNotifier(nullptr);
+  session.Unmount();
+  names.Stop();
+  readahead.Stop();
+  url_refresh.Stop();
+  io.Stop();
+  if (!loop.ok()) return Fail(loop.error().message);
+  return 0;
 }
 
 }  // namespace vodfs::cli

@@ -207,7 +207,8 @@ std::vector<OptionDef> BuildTable() {
   add({"fsname", "NAME", kMount, "source shown in /proc/mounts (default: vodfs:<region>)",
        SetString(&Options::fsname), [](const Options& o) { return o.fsname; }});
 
-  add({"block_size", "SIZE", kCache, "cache block size", SetSize(&Options::block_size, 64 * 1024),
+  add({"block_size", "SIZE", kCache, "cache block size: the smallest unit fetched and cached",
+       SetSize(&Options::block_size, 16 * 1024),
        [](const Options& o) { return str::FormatSize(o.block_size); }});
   add({"memory_cache_size", "SIZE", kCache, "memory cache budget (default: 1/8 of RAM, 64 MiB..2 GiB)",
        SetSize(&Options::memory_cache_size, 0), [](const Options& o) { return ShowSize(o.memory_cache_size); }});

@@ -68,7 +68,7 @@ struct Options {
   std::string fsname;
 
   // Read engine.
-  uint64_t block_size = 1 << 20;
+  uint64_t block_size = 64 << 10;
   uint64_t memory_cache_size = 0;  // 0 = derived from the machine
   std::string cache_dir;           // empty = $XDG_CACHE_HOME/vodfs or ~/.cache/vodfs
   uint64_t disk_cache_size = 0;    // 0 = derived from free space; "off" disables

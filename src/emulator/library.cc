@@ -500,9 +500,10 @@ Status ManifestLibrary::Load(const std::string& dir) {
         s.codec = Get<std::string>(jst, "codec", "H264");
         s.creation_time = TimeField(jst, "creation_time", m.creation_time + 60);
         s.modification_time = TimeField(jst, "modification_time", m.modification_time);
-        s.job_id = Get<std::string>(jst, "job_id",
-                                    str::HexEncode(std::to_string(
-                                        str::StableHash64(m.id + s.definition + s.format + s.status))));
+        const std::string stream_file = jst.contains("file") ? Get<std::string>(jst, "file", "")
+                                                             : Get<std::string>(jst, "playlist", "");
+        s.job_id = Get<std::string>(jst, "job_id", Hex16(str::StableHash64(m.id + s.definition + s.format + s.status)) +
+                                                       Hex16(str::StableHash64(stream_file)));
         if (s.format == "m3u8") {
           VODFS_ASSIGN_OR_RETURN(s.key, AddFile(jst.at("playlist").get<std::string>(), mt));
           std::string base = s.key.substr(0, s.key.rfind('/') + 1);
@@ -530,7 +531,7 @@ Status ManifestLibrary::Load(const std::string& dir) {
       VODFS_RETURN_IF_ERROR(add_list("snapshots", &m.snapshot_keys));
       VODFS_RETURN_IF_ERROR(add_list("sprites", &m.sprite_keys));
       VODFS_RETURN_IF_ERROR(add_list("sprite_originals", &m.sprite_origin_keys));
-      m.snapshot_job_id = str::HexEncode(std::to_string(str::StableHash64(m.id + "snap")));
+      m.snapshot_job_id = Hex16(str::StableHash64(m.id + "snap")) + Hex16(str::StableHash64(m.id + "snapjob"));
       media_.push_back(std::move(m));
     }
     for (const auto& ji : root.value("images", json::array())) {

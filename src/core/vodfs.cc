@@ -1,0 +1,478 @@
+#include "vodfs/core/vodfs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "vodfs/util/log.h"
+
+namespace vodfs::core {
+
+namespace {
+
+// Read-ahead streams per handle: a demuxer reading the head, the tail (moov)
+// and the head again keeps one stream per region.
+constexpr size_t kMaxStreams = 4;
+// Kernel read-ahead arrives slightly out of order from several threads: a
+// read this close to a stream's cursor continues it.
+constexpr uint64_t kBackTolerance = 1 << 20;
+
+}  // namespace
+
+struct VodFs::FileHandle {
+  Ino ino = 0;
+  ns::Content content = ns::Content::kNone;
+  resolve::MediaRef ref;
+  std::string text;       // generated content
+  uint64_t node_size = 0;
+
+  std::mutex mu;
+  std::optional<fetch::Fingerprint> pinned;  // GUARDED_BY(mu)
+  std::string object;                        // cache identity once pinned
+  bool stale = false;
+
+  struct Stream {
+    uint64_t next = 0;         // where the next sequential read would start
+    uint64_t window = 0;       // current read-ahead window (0: not sequential yet)
+    uint64_t ahead_until = 0;  // read-ahead issued up to here
+    uint64_t last_use = 0;
+  };
+  std::vector<Stream> streams;  // GUARDED_BY(mu)
+  uint64_t use_clock = 0;
+  int inflight = 0;  // read-ahead spans running, GUARDED_BY(mu)
+};
+
+VodFs::VodFs(ns::Namespace& ns, fetch::RangeFetcher& fetcher, fetch::VersionTable& versions,
+             cache::BlockCache& cache, Executor* readahead, CoreOptions options)
+    : ns_(ns), fetcher_(fetcher), versions_(versions), cache_(cache), readahead_(readahead),
+      options_(options) {}
+
+VodFs::~VodFs() = default;
+
+Attr VodFs::ToAttr(const ns::NodeInfo& n) const {
+  Attr a;
+  a.ino = n.ino;
+  a.uid = options_.uid;
+  a.gid = options_.gid;
+  a.mtime = n.mtime;
+  a.blksize = static_cast<uint32_t>(std::min<uint64_t>(options_.block_size, 1 << 20));
+  switch (n.kind) {
+    case ns::Kind::kDir:
+      a.mode = S_IFDIR | (0555 & ~options_.umask);
+      // 1: "unknown number of subdirectories", so tools never skip any.
+      a.nlink = 1;
+      a.size = 4096;
+      break;
+    case ns::Kind::kSymlink:
+      a.mode = S_IFLNK | 0777;
+      a.size = n.link.size();
+      break;
+    case ns::Kind::kFile:
+      a.mode = S_IFREG | (0444 & ~options_.umask);
+      a.size = n.content == ns::Content::kStats ? 0 : n.size;
+      break;
+  }
+  a.blocks = (a.size + 511) / 512;
+  return a;
+}
+
+Result<Entry> VodFs::Lookup(Ino parent, const std::string& name) {
+  if (name.empty() || name.size() > ns::kMaxName) {
+    return Error(ErrorCode::kNotFound, "bad name");
+  }
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Lookup(parent, name));
+  Entry e;
+  e.attr = ToAttr(n);
+  e.attr_timeout = options_.attr_timeout;
+  e.entry_timeout = options_.entry_timeout;
+  return e;
+}
+
+Result<Attr> VodFs::GetAttr(Ino ino) {
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Get(ino));
+  return ToAttr(n);
+}
+
+Result<std::string> VodFs::ReadLink(Ino ino) {
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Get(ino));
+  if (n.kind != ns::Kind::kSymlink) return Error(ErrorCode::kInvalidArgument, "not a symlink");
+  return n.link;
+}
+
+Result<uint64_t> VodFs::OpenDir(Ino ino) {
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo self, ns_.Get(ino));
+  if (self.kind != ns::Kind::kDir) return Error(ErrorCode::kNotADirectory, self.name);
+  VODFS_ASSIGN_OR_RETURN(std::vector<ns::NodeInfo> children, ns_.List(ino));
+  auto d = std::make_shared<DirHandle>();
+  d->ino = ino;
+  d->parent = self.parent;
+  d->entries.reserve(children.size());
+  for (const auto& c : children) d->entries.push_back({c.name, ToAttr(c)});
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  const uint64_t fh = next_fh_++;
+  dirs_[fh] = std::move(d);
+  return fh;
+}
+
+Result<std::vector<DirEntry>> VodFs::ReadDir(uint64_t fh, uint64_t offset) {
+  std::shared_ptr<DirHandle> d;
+  {
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    auto it = dirs_.find(fh);
+    if (it == dirs_.end()) return Error(ErrorCode::kInvalidArgument, "bad directory handle");
+    d = it->second;
+  }
+  std::vector<DirEntry> out;
+  const uint64_t total = d->entries.size() + 2;
+  for (uint64_t i = offset; i < total; ++i) {
+    if (i == 0) {
+      DirEntry e{".", {}};
+      e.attr.ino = d->ino;
+      e.attr.mode = S_IFDIR;
+      out.push_back(e);
+    } else if (i == 1) {
+      DirEntry e{"..", {}};
+      e.attr.ino = d->parent;
+      e.attr.mode = S_IFDIR;
+      out.push_back(e);
+    } else {
+      out.push_back(d->entries[i - 2]);
+    }
+  }
+  return out;
+}
+
+void VodFs::ReleaseDir(uint64_t fh) {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  dirs_.erase(fh);
+}
+
+Result<OpenReply> VodFs::Open(Ino ino, int flags) {
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND | O_CREAT))) {
+    return Error(ErrorCode::kReadOnly, "read-only filesystem");
+  }
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Get(ino));
+  if (n.kind == ns::Kind::kDir) return Error(ErrorCode::kIsADirectory, n.name);
+  if (n.detached) return Error(ErrorCode::kNotFound, n.name + " is no longer in the library");
+  auto h = std::make_shared<FileHandle>();
+  h->ino = ino;
+  h->content = n.content;
+  h->ref = n.ref;
+  h->node_size = n.size;
+  OpenReply r;
+  switch (n.content) {
+    case ns::Content::kGenerated:
+      h->text = n.text;
+      r.keep_cache = true;  // a change of content invalidates the inode
+      break;
+    case ns::Content::kStats:
+      h->text = ns_.StatsText();
+      r.direct_io = true;
+      break;
+    case ns::Content::kMedia: {
+      // A version known from a probe or an earlier read is pinned at once
+      // if the API's size agrees with it; the kernel may then keep the
+      // pages of an earlier open of that same version.
+      auto known = versions_.Get(n.ref.Key());
+      if (known && known->size == n.size) {
+        h->pinned = *known;
+        h->object = n.ref.Key() + "#" + known->Id();
+      }
+      std::lock_guard<std::mutex> lock(handles_mu_);
+      auto prev = opened_version_.find(ino);
+      r.keep_cache = h->pinned && prev != opened_version_.end() && prev->second == h->object;
+      if (h->pinned) opened_version_[ino] = h->object;
+      break;
+    }
+    case ns::Content::kNone:
+      return Error(ErrorCode::kInvalidArgument, "not a regular file");
+  }
+  ++opens_;
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  r.fh = next_fh_++;
+  files_[r.fh] = std::move(h);
+  return r;
+}
+
+void VodFs::Release(uint64_t fh) {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  files_.erase(fh);
+}
+
+std::string VodFs::ObjectKey(const FileHandle& h) const { return h.object; }
+
+// Pins the handle to a version: the one known, or the one the origin
+// returns for the first block asked (which is then cached).
+Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
+  std::lock_guard<std::mutex> lock(h.mu);
+  if (h.stale) return Status(ErrorCode::kStale, "the object changed while open");
+  if (h.pinned) return Status::Ok();
+  const uint64_t bs = options_.block_size;
+  // Ask no further than the size the API gave (the origin may differ: then
+  // its answer wins, and a range past the end is answered as OSS does).
+  uint64_t len = bs;
+  if (h.node_size > first_block * bs) len = std::min(bs, h.node_size - first_block * bs);
+  auto r = fetcher_.Fetch(h.ref, first_block * bs, len, std::nullopt);
+  if (!r.ok()) return r.status();
+  const fetch::Fingerprint fp = r->fingerprint;
+  const bool changed = versions_.Set(h.ref.Key(), fp);
+  h.pinned = fp;
+  h.object = h.ref.Key() + "#" + fp.Id();
+  {
+    std::lock_guard<std::mutex> l(handles_mu_);
+    opened_version_[h.ino] = h.object;
+  }
+  if (fp.size != h.node_size) ns_.CorrectSize(h.ino, fp.size);
+  if (changed) ns_.InvalidateContent(h.ino);  // pages of the old version must go
+  if (!r->data.empty() || fp.size == 0) {
+    cache_.Insert({h.object, first_block}, std::make_shared<const std::string>(std::move(r->data)));
+  }
+  return Status::Ok();
+}
+
+// Fetches blocks [first, first+count) of a pinned handle with one request,
+// completing each block in the cache as soon as it is whole. REQUIRES: the
+// caller claimed every block with TryBeginLoad.
+static void LoadRun(fetch::RangeFetcher& fetcher, cache::BlockCache& cache, const resolve::MediaRef& ref,
+                    const std::string& object, const fetch::Fingerprint& fp, uint64_t bs, uint64_t first,
+                    uint64_t count, Status* status) {
+  std::string buf;
+  uint64_t block = first;
+  const uint64_t end_block = first + count;
+  auto block_len = [&](uint64_t b) { return std::min(bs, fp.size - b * bs); };
+  buf.reserve(block_len(block));
+  auto r = fetcher.FetchTo(ref, first * bs, count * bs, fp, [&](uint64_t, std::string_view chunk) {
+    while (!chunk.empty() && block < end_block) {
+      const uint64_t need = block_len(block) - buf.size();
+      const uint64_t n = std::min<uint64_t>(need, chunk.size());
+      buf.append(chunk.substr(0, n));
+      chunk.remove_prefix(n);
+      if (buf.size() == block_len(block)) {
+        cache.CompleteLoad({object, block}, std::make_shared<const std::string>(std::move(buf)));
+        buf = std::string();
+        ++block;
+        if (block < end_block) buf.reserve(block_len(block));
+      }
+    }
+    return true;
+  });
+  Status s = r.ok() ? Status::Ok() : r.status();
+  if (s.ok() && block < end_block) s = Status(ErrorCode::kBadResponse, "the origin sent fewer bytes than the object has");
+  for (; block < end_block; ++block) cache.CompleteLoad({object, block}, s.error());
+  if (status) *status = s;
+}
+
+void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, size_t size) {
+  if (!readahead_ || options_.readahead_max == 0) return;
+  const uint64_t bs = options_.block_size;
+  uint64_t from = 0, to = 0, window = 0;
+  fetch::Fingerprint fp;
+  std::string object;
+  {
+    std::lock_guard<std::mutex> lock(h->mu);
+    if (!h->pinned || h->stale) return;
+    fp = *h->pinned;
+    object = h->object;
+    const uint64_t end = offset + size;
+    ++h->use_clock;
+    FileHandle::Stream* s = nullptr;
+    for (auto& st : h->streams) {
+      if (offset + kBackTolerance >= st.next && offset <= st.next + std::max<uint64_t>(st.window, kBackTolerance)) {
+        s = &st;
+        break;
+      }
+    }
+    if (!s) {
+      // A new cursor (a seek): it has to prove sequential before read-ahead.
+      if (h->streams.size() >= kMaxStreams) {
+        auto lru = std::min_element(h->streams.begin(), h->streams.end(),
+                                    [](const auto& a, const auto& b) { return a.last_use < b.last_use; });
+        if (lru->window) ++readahead_resets_;
+        *lru = FileHandle::Stream{};
+        s = &*lru;
+      } else {
+        h->streams.emplace_back();
+        s = &h->streams.back();
+      }
+      s->next = end;
+      s->last_use = h->use_clock;
+      return;
+    }
+    s->next = std::max(s->next, end);
+    s->last_use = h->use_clock;
+    // Budget: read-ahead never takes more than a quarter of the cache.
+    const uint64_t cap = std::max<uint64_t>(bs, std::min(options_.readahead_max, cache_.budget() / 4));
+    if (s->window == 0) s->window = std::min(cap, std::max<uint64_t>(options_.readahead_initial, bs));
+    // Refill when less than half a window is ahead; each refill doubles it.
+    const uint64_t ahead = s->ahead_until > s->next ? s->ahead_until - s->next : 0;
+    if (ahead >= s->window / 2) return;
+    if (s->ahead_until > s->next) s->window = std::min(cap, s->window * 2);
+    from = std::max(s->next, s->ahead_until);
+    to = std::min(fp.size, s->next + s->window);
+    window = s->window;
+    if (from >= to) return;
+    if (h->inflight >= static_cast<int>(options_.max_parallel_fetches)) return;
+    s->ahead_until = to;
+  }
+  // Claim what is missing and fetch it in parallel parts.
+  const uint64_t part = std::clamp<uint64_t>(window / std::max<size_t>(1, options_.max_parallel_fetches),
+                                             4 * bs, 16ULL << 20);
+  const uint64_t part_blocks = std::max<uint64_t>(1, part / bs);
+  uint64_t b = from / bs;
+  const uint64_t last = (to - 1) / bs;
+  while (b <= last) {
+    if (!cache_.TryBeginLoad({object, b})) {
+      ++b;
+      continue;
+    }
+    uint64_t n = 1;
+    while (b + n <= last && n < part_blocks && cache_.TryBeginLoad({object, b + n})) ++n;
+    {
+      std::lock_guard<std::mutex> lock(h->mu);
+      ++h->inflight;
+    }
+    readahead_blocks_ += n;
+    readahead_->Post([this, h, object, fp, b, n] {
+      Status s;
+      LoadRun(fetcher_, cache_, h->ref, object, fp, options_.block_size, b, n, &s);
+      std::lock_guard<std::mutex> lock(h->mu);
+      --h->inflight;
+      if (s.code() == ErrorCode::kStale) h->stale = true;
+    });
+    b += n;
+  }
+}
+
+Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
+  std::shared_ptr<FileHandle> h;
+  {
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return Error(ErrorCode::kInvalidArgument, "bad file handle");
+    h = it->second;
+  }
+  ++reads_;
+  if (h->content != ns::Content::kMedia) {
+    if (offset >= h->text.size()) return size_t{0};
+    const size_t n = std::min<size_t>(size, h->text.size() - offset);
+    std::memcpy(out, h->text.data() + offset, n);
+    bytes_read_ += n;
+    return n;
+  }
+  const uint64_t bs = options_.block_size;
+  if (Status s = PinVersion(*h, offset / bs); !s.ok()) {
+    ++read_errors_;
+    if (s.code() == ErrorCode::kStale) ++stale_reads_;
+    return s.error();
+  }
+  fetch::Fingerprint fp;
+  std::string object;
+  {
+    std::lock_guard<std::mutex> lock(h->mu);
+    fp = *h->pinned;
+    object = h->object;
+  }
+  if (offset >= fp.size || size == 0) return size_t{0};
+  size = static_cast<size_t>(std::min<uint64_t>(size, fp.size - offset));
+  const uint64_t first = offset / bs, last = (offset + size - 1) / bs;
+
+  // Read-ahead first, so it runs while this read waits for its own blocks.
+  ReadAhead(h, offset, size);
+
+  // Missing blocks of this read: claim them and fetch each run with one
+  // request on this thread.
+  for (uint64_t b = first; b <= last;) {
+    if (!cache_.TryBeginLoad({object, b})) {
+      ++b;
+      continue;
+    }
+    uint64_t n = 1;
+    while (b + n <= last && cache_.TryBeginLoad({object, b + n})) ++n;
+    LoadRun(fetcher_, cache_, h->ref, object, fp, bs, b, n, nullptr);
+    b += n;
+  }
+  size_t copied = 0;
+  for (uint64_t b = first; b <= last; ++b) {
+    Result<cache::Block> blk = cache_.Await({object, b});
+    if (blk.ok() && !*blk) {
+      // Evicted between its load and now: load it again.
+      blk = cache_.GetOrLoad({object, b}, [&]() -> Result<std::string> {
+        auto r = fetcher_.Fetch(h->ref, b * bs, bs, fp);
+        if (!r.ok()) return r.error();
+        return std::move(r->data);
+      });
+    }
+    if (!blk.ok()) {
+      ++read_errors_;
+      if (blk.code() == ErrorCode::kStale) {
+        ++stale_reads_;
+        {
+          std::lock_guard<std::mutex> lock(h->mu);
+          h->stale = true;
+        }
+        // The kernel must not keep pages of the old version either.
+        versions_.Erase(h->ref.Key());
+        ns_.InvalidateContent(h->ino);
+        VODFS_LOG(kWarn) << "Cannot read " << h->ref.Key() << ": " << blk.error().message
+                         << "; the open file keeps failing (ESTALE) rather than mix versions";
+      }
+      return blk.error();
+    }
+    const std::string& data = **blk;
+    const uint64_t block_start = b * bs;
+    const uint64_t from = std::max<uint64_t>(offset, block_start) - block_start;
+    const uint64_t to = std::min<uint64_t>(offset + size, block_start + data.size()) - block_start;
+    if (to <= from) {
+      ++read_errors_;
+      return Error(ErrorCode::kDataLoss, "a cached block is shorter than expected");
+    }
+    std::memcpy(out + copied, data.data() + from, to - from);
+    copied += to - from;
+  }
+  bytes_read_ += copied;
+  return copied;
+}
+
+Result<std::string> VodFs::GetXattr(Ino ino, const std::string& name) {
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Get(ino));
+  if (name.rfind("user.", 0) == 0) {
+    const std::string key = name.substr(5);
+    for (const auto& [k, v] : n.xattrs) {
+      if (k == key) return v;
+    }
+  }
+  return Error(ErrorCode::kNotFound, "no attribute " + name);
+}
+
+Result<std::vector<std::string>> VodFs::ListXattr(Ino ino) {
+  VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Get(ino));
+  std::vector<std::string> names;
+  for (const auto& [k, v] : n.xattrs) names.push_back("user." + k);
+  return names;
+}
+
+FsStats VodFs::StatFs() const {
+  FsStats s;
+  s.block_size = options_.block_size;
+  s.files = ns_.Stats().nodes;
+  s.name_max = 255;
+  return s;
+}
+
+CoreStats VodFs::Stats() const {
+  CoreStats s;
+  s.opens = opens_;
+  s.reads = reads_;
+  s.bytes_read = bytes_read_;
+  s.stale_reads = stale_reads_;
+  s.read_errors = read_errors_;
+  s.readahead_blocks = readahead_blocks_;
+  s.readahead_resets = readahead_resets_;
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  s.open_handles = files_.size();
+  return s;
+}
+
+}  // namespace vodfs::core
