@@ -264,6 +264,18 @@ static void LoadRun(fetch::RangeFetcher& fetcher, cache::BlockCache& cache, cons
   if (status) *status = s;
 }
 
+void VodFs::OnStale(FileHandle& h, const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    if (h.stale) return;
+    h.stale = true;
+  }
+  versions_.Erase(h.ref.Key());
+  ns_.InvalidateContent(h.ino);  // the kernel must not keep the old pages either
+  VODFS_LOG(kWarn) << "Cannot read " << h.ref.Key() << ": " << why
+                   << "; reads of this open file fail (ESTALE) rather than mix two versions";
+}
+
 void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, size_t size) {
   if (!readahead_ || options_.readahead_max == 0) return;
   const uint64_t bs = options_.block_size;
@@ -337,9 +349,11 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
     readahead_->Post([this, h, object, fp, b, n] {
       Status s;
       LoadRun(fetcher_, cache_, h->ref, object, fp, options_.block_size, b, n, &s);
-      std::lock_guard<std::mutex> lock(h->mu);
-      --h->inflight;
-      if (s.code() == ErrorCode::kStale) h->stale = true;
+      {
+        std::lock_guard<std::mutex> lock(h->mu);
+        --h->inflight;
+      }
+      if (s.code() == ErrorCode::kStale) OnStale(*h, s.error().message);
     });
     b += n;
   }
@@ -408,15 +422,7 @@ Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out)
       ++read_errors_;
       if (blk.code() == ErrorCode::kStale) {
         ++stale_reads_;
-        {
-          std::lock_guard<std::mutex> lock(h->mu);
-          h->stale = true;
-        }
-        // The kernel must not keep pages of the old version either.
-        versions_.Erase(h->ref.Key());
-        ns_.InvalidateContent(h->ino);
-        VODFS_LOG(kWarn) << "Cannot read " << h->ref.Key() << ": " << blk.error().message
-                         << "; the open file keeps failing (ESTALE) rather than mix versions";
+        OnStale(*h, blk.error().message);
       }
       return blk.error();
     }

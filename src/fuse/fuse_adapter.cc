@@ -389,7 +389,10 @@ Status Session::Loop() {
   }
   cv_.notify_all();
   if (notifier_.joinable()) notifier_.join();
-  return rc == 0 ? Status::Ok() : Status(ErrorCode::kInternal, "the FUSE loop ended with " + std::to_string(rc));
+  // A positive value is the signal (SIGTERM, SIGINT, SIGHUP) that ended the
+  // loop: a requested, clean stop.
+  if (rc > 0) VODFS_LOG(kInfo) << "stopping on signal " << rc;
+  return rc >= 0 ? Status::Ok() : Status(ErrorCode::kInternal, std::string("the FUSE loop failed: ") + std::strerror(-rc));
 }
 
 void Session::Unmount() {

@@ -933,9 +933,9 @@ void Namespace::Apply(Ino dir, Listing& listing, std::vector<std::pair<Ino, std:
   // The root and the top-level directories carry the library's time (from
   // the videos listing, made at mount time): fixed, never moved by reading.
   if (dir == videos_ && listing.mtime) {
-    for (Ino top : {kRootIno, videos_, audio_, images_dir_, categories_, nodes_[kRootIno].children[".vodfs"]}) {
-      nodes_[top].mtime = listing.mtime;
-    }
+    const Ino control = nodes_[kRootIno].children[".vodfs"];
+    for (Ino top : {kRootIno, videos_, audio_, images_dir_, categories_, control}) nodes_[top].mtime = listing.mtime;
+    for (const auto& [name, ino] : nodes_[control].children) nodes_[ino].mtime = listing.mtime;
   } else if (dir == audio_ || dir == images_dir_ || dir == categories_) {
     d.mtime = nodes_[videos_].mtime;
   }

@@ -139,6 +139,9 @@ class VodFs {
   Result<std::string> FetchBlock(FileHandle& h, uint64_t index, const fetch::Fingerprint& fp);
   Status PinVersion(FileHandle& h, uint64_t first_block);
   void ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, size_t size);
+  // The object under `h` changed: fail this handle from now on, forget the
+  // old version, and have the kernel drop its pages.
+  void OnStale(FileHandle& h, const std::string& why);
   std::string ObjectKey(const FileHandle& h) const;
 
   ns::Namespace& ns_;

@@ -1,0 +1,93 @@
+// Real processes for mount tests: the emulator and vodfs itself.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/temp_dir.h"
+#include "vodfs/http/http_client.h"
+
+namespace vodfs::testing {
+
+// Why mount tests cannot run here, or "" if they can.
+std::string MountUnavailableReason();
+bool IsMounted(const std::string& path);
+// The demo library made by the make_demo_library test fixture.
+std::string DemoLibraryDir();
+
+// A child process, killed (SIGKILL) and reaped on destruction.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+        const std::string& log_path);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  pid_t pid() const { return pid_; }
+  bool Running();
+  void Signal(int sig);
+  // Waits up to `seconds` for exit; returns the exit code, or -1.
+  int Wait(double seconds);
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  bool reaped_ = false;
+};
+
+// vodfs-emulator as a process.
+class EmulatorProcess {
+ public:
+  explicit EmulatorProcess(std::vector<std::string> args);
+  ~EmulatorProcess();
+  std::string api() const { return addr_.value("api", ""); }
+  std::string control() const { return addr_.value("control", ""); }
+  nlohmann::json Control(const std::string& method, const std::string& path,
+                         const nlohmann::json& body = nullptr);
+  void Kill();
+  // Starts it again on the same ports.
+  void Restart();
+  const std::string& log() const { return log_; }
+
+ private:
+  void Start(const std::vector<std::string>& extra);
+  std::vector<std::string> args_;
+  TempDir dir_;
+  std::string log_;
+  nlohmann::json addr_;
+  std::unique_ptr<Child> child_;
+  std::unique_ptr<http::HttpClient> http_;
+};
+
+// A mounted vodfs (foreground process), unmounted on destruction.
+class VodfsMount {
+ public:
+  VodfsMount(const std::string& source, std::vector<std::string> options = {},
+             std::map<std::string, std::string> env = {});
+  ~VodfsMount();
+  const std::string& path() const { return mnt_; }
+  std::string operator/(const std::string& rel) const { return mnt_ + "/" + rel; }
+  std::string LogText() const;
+  Child& process() { return *child_; }
+  // Unmounts (lazily) and waits for vodfs to exit; returns its exit code.
+  int Unmount();
+
+ private:
+  TempDir dir_;
+  std::string mnt_;
+  std::string log_;
+  std::unique_ptr<Child> child_;
+  bool mounted_ = false;
+};
+
+std::map<std::string, std::string> DemoCredentials();
+// sha256sum of a file, by the real tool.
+std::string Sha256Sum(const std::string& path);
+std::string Sha256OfFile(const std::string& path);  // computed in-process
+
+}  // namespace vodfs::testing
