@@ -1,0 +1,67 @@
+// The whole stack below the FUSE adapter, over fakes of the API and the
+// origin, with a fake clock.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "support/fakes.h"
+#include "vodfs/cache/block_cache.h"
+#include "vodfs/core/vodfs.h"
+#include "vodfs/fetch/fetcher.h"
+#include "vodfs/fetch/version_table.h"
+#include "vodfs/ns/namespace.h"
+#include "vodfs/resolve/url_broker.h"
+#include "vodfs/resolve/vod_resolver.h"
+
+namespace vodfs::testing {
+
+class RecordingNotifier final : public ns::Notifier {
+ public:
+  void InvalidateInode(ns::Ino ino) override {
+    std::lock_guard<std::mutex> lock(mu);
+    inodes.push_back(ino);
+  }
+  void InvalidateEntry(ns::Ino parent, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu);
+    entries.emplace_back(parent, name);
+  }
+  std::mutex mu;
+  std::vector<ns::Ino> inodes;
+  std::vector<std::pair<ns::Ino, std::string>> entries;
+};
+
+// Deterministic bytes for fake objects.
+std::string Bytes(const std::string& key, size_t n);
+
+struct FsHarness {
+  explicit FsHarness(ns::NsOptions no = {}, core::CoreOptions co = {}, bool threads = false);
+  ~FsHarness();
+
+  // Adds a Normal video `id` with a source of `size` bytes, an LD stream
+  // of size/2, `snapshots` snapshots and a cover.
+  FakeVodApi::Video& AddVideo(const std::string& id, const std::string& title, size_t size,
+                              int snapshots = 2, const std::string& status = "Normal");
+  // Inode of a path like "videos/<name>/source.mp4".
+  Result<ns::Ino> Resolve(const std::string& path);
+  Result<std::string> ReadAll(const std::string& path, size_t chunk = 128 * 1024);
+
+  FakeOrigin origin;
+  FakeVodApi api{origin};
+  FakeClock clock{1700000000};
+  std::unique_ptr<resolve::VodUrlResolver> resolver;
+  std::unique_ptr<resolve::UrlBroker> broker;
+  std::unique_ptr<fetch::RangeFetcher> fetcher;
+  fetch::VersionTable versions;
+  Executor io{4, "test-io"};
+  Executor ahead{8, "test-ahead"};
+  std::unique_ptr<cache::BlockCache> cache;
+  std::unique_ptr<ns::Namespace> names;
+  std::unique_ptr<core::VodFs> fs;
+  RecordingNotifier notifier;
+};
+
+}  // namespace vodfs::testing

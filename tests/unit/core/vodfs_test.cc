@@ -1,0 +1,158 @@
+#include "vodfs/core/vodfs.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <random>
+
+#include "support/fs_harness.h"
+
+namespace vodfs::core {
+namespace {
+
+using testing::Bytes;
+using testing::FsHarness;
+
+TEST(VodFsTest, RandomReadsMatchTheOrigin) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 5'000'000);
+  const std::string want = Bytes("src/v1", 5'000'000);
+  auto ino = h.Resolve("videos/A [v1]/source.mp4");
+  ASSERT_TRUE(ino.ok()) << ino.error().ToString();
+  auto o = h.fs->Open(*ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  std::mt19937_64 rng(7);
+  std::string buf(300000, '\0');
+  for (int i = 0; i < 300; ++i) {
+    uint64_t off = rng() % 5'100'000;
+    size_t len = 1 + rng() % 300000;
+    auto n = h.fs->Read(o->fh, off, len, buf.data());
+    ASSERT_TRUE(n.ok()) << n.error().ToString();
+    const size_t expect = off >= want.size() ? 0 : std::min<size_t>(len, want.size() - off);
+    ASSERT_EQ(*n, expect) << off << "+" << len;
+    ASSERT_EQ(std::string_view(buf.data(), *n), std::string_view(want).substr(std::min<uint64_t>(off, want.size()), *n))
+        << off << "+" << len;
+  }
+  h.fs->Release(o->fh);
+  EXPECT_EQ(h.ReadAll("videos/A [v1]/LD.mp4").value(), Bytes("ld/v1", 2'500'000));
+}
+
+TEST(VodFsTest, RandomSmallReadsFetchOnlyWhatIsAsked) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 64 << 20);
+  auto ino = h.Resolve("videos/A [v1]/source.mp4");
+  auto o = h.fs->Open(*ino, O_RDONLY);
+  std::mt19937_64 rng(3);
+  std::string buf(64 << 10, '\0');
+  const uint64_t before = h.origin.bytes_sent();
+  const int reads = 100;
+  for (int i = 0; i < reads; ++i) {
+    uint64_t off = (rng() % 1024) * (64 << 10);  // 64 KiB-aligned, like fio
+    ASSERT_TRUE(h.fs->Read(o->fh, off, buf.size(), buf.data()).ok());
+  }
+  EXPECT_LE(h.origin.bytes_sent() - before, 2ULL * reads * (64 << 10));
+  h.fs->Release(o->fh);
+}
+
+TEST(VodFsTest, SequentialReadsReadAheadInFewLargeRequests) {
+  FsHarness h({}, {}, /*threads=*/true);
+  h.AddVideo("v1", "A", 32 << 20);
+  auto data = h.ReadAll("videos/A [v1]/source.mp4");
+  ASSERT_TRUE(data.ok()) << data.error().ToString();
+  EXPECT_EQ(*data, Bytes("src/v1", 32 << 20));
+  // 256 kernel-sized reads became far fewer range requests, and nothing
+  // was fetched twice.
+  EXPECT_LT(h.origin.ranges().size(), 60u);
+  EXPECT_LE(h.origin.bytes_sent(), (32ULL << 20) + (1 << 20));
+  EXPECT_GT(h.fs->Stats().readahead_blocks, 0u);
+}
+
+TEST(VodFsTest, AVersionChangeFailsTheReadNeverMixes) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 4 << 20);
+  auto ino = h.Resolve("videos/A [v1]/source.mp4");
+  auto o = h.fs->Open(*ino, O_RDONLY);
+  std::string buf(65536, '\0');
+  ASSERT_TRUE(h.fs->Read(o->fh, 0, buf.size(), buf.data()).ok());
+  EXPECT_EQ(buf, Bytes("src/v1", 65536));
+  h.origin.Put("src/v1", Bytes("new", 4 << 20));  // replaced: same size, new ETag
+  auto r = h.fs->Read(o->fh, 3 << 20, buf.size(), buf.data());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), ErrorCode::kStale);
+  EXPECT_FALSE(h.fs->Read(o->fh, 0, 10, buf.data()).ok());  // the handle stays failed
+  EXPECT_FALSE(h.notifier.inodes.empty());                 // the kernel drops its pages
+  h.fs->Release(o->fh);
+  auto fresh = h.ReadAll("videos/A [v1]/source.mp4");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fresh, Bytes("new", 4 << 20));
+}
+
+TEST(VodFsTest, TheOriginWinsOverTheApiSize) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 100000);
+  h.origin.Put("src/v1", Bytes("src/v1", 120000));  // the API is behind
+  auto data = h.ReadAll("videos/A [v1]/source.mp4");
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->size(), 120000u);
+  auto attr = h.fs->GetAttr(*h.Resolve("videos/A [v1]/source.mp4"));
+  EXPECT_EQ(attr->size, 120000u);
+  EXPECT_FALSE(h.notifier.inodes.empty());
+}
+
+TEST(VodFsTest, KernelCacheIsKeptOnlyForTheSameVersion) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 100000);
+  auto ino = *h.Resolve("videos/A [v1]/source.mp4");
+  auto first = h.fs->Open(ino, O_RDONLY);
+  char c;
+  ASSERT_TRUE(h.fs->Read(first->fh, 0, 1, &c).ok());
+  h.fs->Release(first->fh);
+  auto second = h.fs->Open(ino, O_RDONLY);
+  EXPECT_TRUE(second->keep_cache);
+  h.fs->Release(second->fh);
+}
+
+TEST(VodFsTest, WritesDirectoriesLinksAndXattrs) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 1000);
+  auto ino = *h.Resolve("videos/A [v1]/source.mp4");
+  EXPECT_EQ(h.fs->Open(ino, O_WRONLY).code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(h.fs->Open(ino, O_RDWR).code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(h.fs->Open(ino, O_RDONLY | O_TRUNC).code(), ErrorCode::kReadOnly);
+  auto dir = *h.Resolve("videos/A [v1]");
+  EXPECT_EQ(h.fs->Open(dir, O_RDONLY).code(), ErrorCode::kIsADirectory);
+  auto attr = *h.fs->GetAttr(ino);
+  EXPECT_EQ(attr.mode, static_cast<uint32_t>(S_IFREG | 0444));
+  EXPECT_EQ(h.fs->GetAttr(dir)->mode, static_cast<uint32_t>(S_IFDIR | 0555));
+  EXPECT_EQ(h.fs->GetXattr(ino, "user.vod.video_id").value(), "v1");
+  EXPECT_EQ(h.fs->GetXattr(ino, "user.vod.missing").code(), ErrorCode::kNotFound);
+  EXPECT_EQ(h.fs->GetXattr(ino, "trusted.vod.video_id").code(), ErrorCode::kNotFound);
+  auto names = h.fs->ListXattr(ino);
+  ASSERT_TRUE(names.ok());
+  EXPECT_NE(std::find(names->begin(), names->end(), "user.vod.role"), names->end());
+  EXPECT_EQ(h.fs->Lookup(dir, "nope").code(), ErrorCode::kNotFound);
+  auto stats = *h.Resolve(".vodfs/stats");
+  auto so = h.fs->Open(stats, O_RDONLY);
+  EXPECT_TRUE(so->direct_io);
+  h.fs->Release(so->fh);
+}
+
+TEST(VodFsTest, ReadDirOffsetsAreStable) {
+  FsHarness h;
+  for (int i = 0; i < 30; ++i) h.AddVideo("v" + std::to_string(i), "T" + std::to_string(i), 100, 0);
+  auto videos = *h.Resolve("videos");
+  auto fh = h.fs->OpenDir(videos);
+  ASSERT_TRUE(fh.ok());
+  auto all = h.fs->ReadDir(*fh, 0);
+  ASSERT_EQ(all->size(), 32u);  // . .. and 30
+  EXPECT_EQ((*all)[0].name, ".");
+  EXPECT_EQ((*all)[1].name, "..");
+  auto tail = h.fs->ReadDir(*fh, 20);
+  ASSERT_EQ(tail->size(), 12u);
+  EXPECT_EQ((*tail)[0].name, (*all)[20].name);
+  h.fs->ReleaseDir(*fh);
+}
+
+}  // namespace
+}  // namespace vodfs::core
