@@ -98,9 +98,22 @@ bool BlockCache::TryBeginLoad(const BlockKey& key) {
   return true;
 }
 
-void BlockCache::CompleteLoad(const BlockKey& key, Result<Block> result) {
+Block BlockCache::FromSecondTier(const BlockKey& key) {
+  if (!second_) return nullptr;
+  Block b = second_->Get(key);
+  if (b) ++second_hits_;
+  return b;
+}
+
+void BlockCache::CompleteLoad(const BlockKey& key, Result<Block> result, bool from_second_tier) {
   const std::string flat = key.Flat();
-  if (result.ok() && *result) Insert(key, *result);
+  if (result.ok() && *result) {
+    if (from_second_tier) {
+      InsertMemory(flat, *result);
+    } else {
+      Insert(key, *result);
+    }
+  }
   std::shared_ptr<Loading> l;
   {
     std::lock_guard<std::mutex> lock(loading_mu_);
@@ -140,6 +153,10 @@ Result<Block> BlockCache::GetOrLoad(const BlockKey& key, const Loader& load) {
   while (true) {
     if (Block b = Lookup(key)) return b;
     if (TryBeginLoad(key)) {
+      if (Block b = FromSecondTier(key)) {
+        CompleteLoad(key, b, true);
+        return b;
+      }
       Result<std::string> data = load();
       Result<Block> result = data.ok() ? Result<Block>(std::make_shared<const std::string>(std::move(data).value()))
                                        : Result<Block>(data.error());

@@ -1,6 +1,10 @@
 #include "cli/api_stack.h"
 
+#include <sys/statvfs.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -13,6 +17,23 @@ namespace vodfs::cli {
 std::string MaskKeyId(const std::string& id) {
   if (id.size() <= 8) return "****";
   return id.substr(0, 4) + "****" + id.substr(id.size() - 3);
+}
+
+std::string CacheDir(const Options& o) {
+  if (!o.cache_dir.empty()) return o.cache_dir;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/vodfs";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.cache/vodfs";
+}
+
+uint64_t DiskQuota(const Options& o, const std::string& dir) {
+  if (o.disk_cache_size) return o.disk_cache_size;
+  std::string probe = dir;
+  struct statvfs v {};
+  while (!probe.empty() && statvfs(probe.c_str(), &v) != 0) probe = probe.substr(0, probe.rfind('/'));
+  if (probe.empty() && statvfs("/", &v) != 0) return 1ULL << 30;
+  const uint64_t free_bytes = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+  return std::clamp<uint64_t>(free_bytes / 10, 256ULL << 20, 20ULL << 30);
 }
 
 Status SetUpLogging(const Options& o, bool daemon) {

@@ -34,4 +34,11 @@ Status SetUpLogging(const Options& o, bool daemon);
 // "LTAI****abc": enough to recognise a key, not enough to use it.
 std::string MaskKeyId(const std::string& id);
 
+// The persistent cache directory: the option, $XDG_CACHE_HOME/vodfs, or
+// ~/.cache/vodfs.
+std::string CacheDir(const Options& o);
+// The disk cache quota: the option, or 10% of the free space where the
+// cache lives, between 256 MiB and 20 GiB.
+uint64_t DiskQuota(const Options& o, const std::string& dir);
+
 }  // namespace vodfs::cli

@@ -11,6 +11,10 @@ namespace vodfs::cli {
 int RunApi(const Options& o, std::ostream& out, std::ostream& err);
 // vodfs check [SOURCE]
 int RunCheck(const Options& o, std::ostream& out);
+// vodfs cache info|clear
+int RunCache(const Options& o, std::ostream& out, std::ostream& err);
+// vodfs prefetch PATH...
+int RunPrefetch(const Options& o, std::ostream& out, std::ostream& err);
 // The entry point of the vodfs binary.
 int Main(int argc, char** argv);
 

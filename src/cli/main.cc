@@ -30,6 +30,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   const std::string cmd = o.positional.empty() ? "" : o.positional[0];
+  if (cmd == "cache") return RunCache(o, std::cout, std::cerr);
+  if (cmd == "prefetch") return RunPrefetch(o, std::cout, std::cerr);
   if (cmd == "api" || cmd == "check") {
     if (Status s = SetUpLogging(o, false); !s.ok()) {
       std::cerr << "vodfs: " << s.error().message << "\n";

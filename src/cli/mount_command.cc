@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "fuse/fuse_adapter.h"
 #include "vodfs/cache/block_cache.h"
+#include "vodfs/cache/disk_tier.h"
 #include "vodfs/core/vodfs.h"
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
@@ -52,6 +53,15 @@ std::string Absolute(const std::string& p) {
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof(cwd))) return p;
   return std::string(cwd) + "/" + p;
+}
+
+json DiskJson(cache::DiskTier* disk) {
+  if (!disk) return json{{"enabled", false}};
+  cache::DiskStats d = disk->Stats();
+  return json{{"enabled", true}, {"dir", disk->options().dir}, {"quota", d.quota}, {"bytes", d.bytes},
+              {"extents", d.extents}, {"hits", d.hits}, {"misses", d.misses}, {"corrupt", d.corrupt},
+              {"evictions", d.evictions}, {"writes", d.writes}, {"dropped_writes", d.dropped_writes},
+              {"write_errors", d.write_errors}};
 }
 
 json StatusCounts(const std::vector<std::pair<int, uint64_t>>& by_status) {
@@ -117,7 +127,22 @@ int RunMount(const Options& in) {
 
   const uint64_t budget = o.memory_cache_size ? o.memory_cache_size : DefaultMemoryBudget();
   const size_t shards = static_cast<size_t>(std::clamp<uint64_t>(budget / (32ULL << 20), 1, 16));
-  cache::BlockCache cache(budget, nullptr, shards);
+  std::unique_ptr<cache::DiskTier> disk;
+  if (o.disk_cache) {
+    cache::DiskTierOptions dopt;
+    dopt.dir = Absolute(CacheDir(o));
+    dopt.quota = DiskQuota(o, dopt.dir);
+    dopt.block_size = o.block_size;
+    auto d = cache::DiskTier::Open(dopt);
+    if (d.ok()) {
+      disk = std::move(d).value();
+    } else {
+      // The cache makes vodfs faster, never required: go on without it.
+      std::cerr << "vodfs: warning: no disk cache: " << d.error().message << "\n";
+      VODFS_LOG(kWarn) << "no disk cache: " << d.error().message;
+    }
+  }
+  cache::BlockCache cache(budget, disk.get(), shards);
 
   ns::NsOptions no;
   no.id_names = o.name_scheme == "id";
@@ -138,7 +163,7 @@ int RunMount(const Options& in) {
   co.block_size = o.block_size;
   co.readahead_max = o.readahead_max;
   co.max_parallel_fetches = static_cast<size_t>(o.max_parallel_fetches);
-  core::VodFs fs(names, fetcher, versions, cache, &readahead, co);
+  core::VodFs fs(names, fetcher, versions, cache, &readahead, co, disk.get());
 
   const auto started = std::chrono::steady_clock::now();
   names.SetStatsSource([&]() {
@@ -167,7 +192,7 @@ int RunMount(const Options& in) {
         {"cache", {{"memory", {{"budget", cache.budget()}, {"bytes", cst.bytes}, {"blocks", cst.blocks},
                                {"hits", cst.hits}, {"misses", cst.misses}, {"collapsed", cst.collapsed},
                                {"evictions", cst.evictions}, {"pinned_bytes", cst.pinned_bytes}}},
-                   {"disk_hits", cst.second_tier_hits}}},
+                   {"disk", DiskJson(disk.get())}}},
         {"reads", {{"opens", core.opens}, {"reads", core.reads}, {"bytes_served", core.bytes_read},
                    {"stale", core.stale_reads}, {"errors", core.read_errors},
                    {"readahead_blocks", core.readahead_blocks}, {"readahead_resets", core.readahead_resets},
@@ -209,6 +234,7 @@ int RunMount(const Options& in) {
   url_refresh.Start();
   readahead.Start();
   names.Start();
+  if (disk) disk->Start();
   Status loop = session.Loop();
   VODFS_LOG(kInfo) << "unmounting " << mountpoint;
   names.SetNotifier(nullptr);
@@ -217,6 +243,7 @@ int RunMount(const Options& in) {
   readahead.Stop();
   url_refresh.Stop();
   io.Stop();
+  if (disk) disk->Stop();
   if (!loop.ok()) return Fail(loop.error().message);
   return 0;
 }

@@ -214,7 +214,7 @@ std::vector<OptionDef> BuildTable() {
        SetSize(&Options::memory_cache_size, 0), [](const Options& o) { return ShowSize(o.memory_cache_size); }});
   add({"cache_dir", "DIR", kCache, "persistent cache directory (default: ~/.cache/vodfs)",
        SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});
-  add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, at most 20 GiB)",
+  add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, 256 MiB..20 GiB)",
        SetSize(&Options::disk_cache_size, 0), [](const Options& o) { return ShowSize(o.disk_cache_size); }});
   add({"disk_cache", nullptr, kCache, "use the persistent cache (disk_cache=false turns it off)",
        SetFlag(&Options::disk_cache), [](const Options& o) { return o.disk_cache ? "on" : "off"; }});

@@ -31,6 +31,9 @@ struct VodFs::FileHandle {
   std::mutex mu;
   std::optional<fetch::Fingerprint> pinned;  // GUARDED_BY(mu)
   std::string object;                        // cache identity once pinned
+  // A version found in the disk cache from an earlier mount: used only
+  // once the origin confirms it (one probe), never on trust.
+  std::optional<fetch::Fingerprint> candidate;  // GUARDED_BY(mu)
   bool stale = false;
 
   struct Stream {
@@ -40,14 +43,15 @@ struct VodFs::FileHandle {
     uint64_t last_use = 0;
   };
   std::vector<Stream> streams;  // GUARDED_BY(mu)
+  int windowed = 0;             // streams with a window (counted in active_streams_)
   uint64_t use_clock = 0;
   int inflight = 0;  // read-ahead spans running, GUARDED_BY(mu)
 };
 
 VodFs::VodFs(ns::Namespace& ns, fetch::RangeFetcher& fetcher, fetch::VersionTable& versions,
-             cache::BlockCache& cache, Executor* readahead, CoreOptions options)
+             cache::BlockCache& cache, Executor* readahead, CoreOptions options, cache::DiskTier* disk)
     : ns_(ns), fetcher_(fetcher), versions_(versions), cache_(cache), readahead_(readahead),
-      options_(options) {}
+      disk_(disk), options_(options) {}
 
 VodFs::~VodFs() = default;
 
@@ -172,13 +176,20 @@ Result<OpenReply> VodFs::Open(Ino ino, int flags) {
       r.direct_io = true;
       break;
     case ns::Content::kMedia: {
-      // A version known from a probe or an earlier read is pinned at once
+      // A version seen at the origin during this mount is pinned at once
       // if the API's size agrees with it; the kernel may then keep the
       // pages of an earlier open of that same version.
       auto known = versions_.Get(n.ref.Key());
       if (known && known->size == n.size) {
-        h->pinned = *known;
-        h->object = n.ref.Key() + "#" + known->Id();
+        std::lock_guard<std::mutex> lock(h->mu);
+        Pin(*h, *known);
+      } else if (!known && disk_) {
+        // After a remount: the version whose blocks are on disk becomes a
+        // candidate, confirmed against the origin at the first read.
+        if (auto stored = disk_->Known(n.ref.Key()); stored && stored->size == n.size) {
+          std::lock_guard<std::mutex> lock(h->mu);
+          h->candidate = fetch::Fingerprint{stored->size, stored->etag, stored->last_modified};
+        }
       }
       std::lock_guard<std::mutex> lock(handles_mu_);
       auto prev = opened_version_.find(ino);
@@ -197,11 +208,26 @@ Result<OpenReply> VodFs::Open(Ino ino, int flags) {
 }
 
 void VodFs::Release(uint64_t fh) {
-  std::lock_guard<std::mutex> lock(handles_mu_);
-  files_.erase(fh);
+  std::shared_ptr<FileHandle> h;
+  {
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return;
+    h = std::move(it->second);
+    files_.erase(it);
+  }
+  std::lock_guard<std::mutex> lock(h->mu);
+  active_streams_ -= h->windowed;
+  h->windowed = 0;
 }
 
 std::string VodFs::ObjectKey(const FileHandle& h) const { return h.object; }
+
+void VodFs::Pin(FileHandle& h, const fetch::Fingerprint& fp) {
+  h.pinned = fp;
+  h.object = h.ref.Key() + "#" + fp.Id();
+  if (disk_) disk_->Describe(h.object, h.ref.Key(), {fp.size, fp.etag, fp.last_modified});
+}
 
 // Pins the handle to a version: the one known, or the one the origin
 // returns for the first block asked (which is then cached).
@@ -210,6 +236,25 @@ Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
   if (h.stale) return Status(ErrorCode::kStale, "the object changed while open");
   if (h.pinned) return Status::Ok();
   const uint64_t bs = options_.block_size;
+  if (h.candidate && disk_) {
+    // The disk holds the first block of a version from an earlier mount:
+    // one byte from the origin tells whether that version is still current.
+    const std::string object = h.ref.Key() + "#" + h.candidate->Id();
+    if (disk_->Has({object, first_block})) {
+      auto probed = fetcher_.Probe(h.ref);
+      if (!probed.ok()) return probed.status();
+      const fetch::Fingerprint fp = *probed;
+      const bool changed = versions_.Set(h.ref.Key(), fp);
+      Pin(h, fp);  // the candidate's blocks serve only if fp is the same version
+      h.candidate.reset();
+      std::lock_guard<std::mutex> l(handles_mu_);
+      opened_version_[h.ino] = h.object;
+      if (fp.size != h.node_size) ns_.CorrectSize(h.ino, fp.size);
+      if (changed) ns_.InvalidateContent(h.ino);
+      return Status::Ok();
+    }
+  }
+  h.candidate.reset();
   // Ask no further than the size the API gave (the origin may differ: then
   // its answer wins, and a range past the end is answered as OSS does).
   uint64_t len = bs;
@@ -218,8 +263,7 @@ Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
   if (!r.ok()) return r.status();
   const fetch::Fingerprint fp = r->fingerprint;
   const bool changed = versions_.Set(h.ref.Key(), fp);
-  h.pinned = fp;
-  h.object = h.ref.Key() + "#" + fp.Id();
+  Pin(h, fp);
   {
     std::lock_guard<std::mutex> l(handles_mu_);
     opened_version_[h.ino] = h.object;
@@ -235,7 +279,7 @@ Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
 // Fetches blocks [first, first+count) of a pinned handle with one request,
 // completing each block in the cache as soon as it is whole. REQUIRES: the
 // caller claimed every block with TryBeginLoad.
-static void LoadRun(fetch::RangeFetcher& fetcher, cache::BlockCache& cache, const resolve::MediaRef& ref,
+static void FetchRun(fetch::RangeFetcher& fetcher, cache::BlockCache& cache, const resolve::MediaRef& ref,
                     const std::string& object, const fetch::Fingerprint& fp, uint64_t bs, uint64_t first,
                     uint64_t count, Status* status) {
   std::string buf;
@@ -262,6 +306,30 @@ static void LoadRun(fetch::RangeFetcher& fetcher, cache::BlockCache& cache, cons
   if (s.ok() && block < end_block) s = Status(ErrorCode::kBadResponse, "the origin sent fewer bytes than the object has");
   for (; block < end_block; ++block) cache.CompleteLoad({object, block}, s.error());
   if (status) *status = s;
+}
+
+Status VodFs::LoadClaimed(const FileHandle& h, const std::string& object, const fetch::Fingerprint& fp,
+                          uint64_t first, uint64_t count) {
+  Status status;
+  uint64_t run = first, n = 0;
+  auto flush = [&] {
+    if (n == 0) return;
+    Status s;
+    FetchRun(fetcher_, cache_, h.ref, object, fp, options_.block_size, run, n, &s);
+    if (!s.ok() && status.ok()) status = s;
+    n = 0;
+  };
+  for (uint64_t b = first; b < first + count; ++b) {
+    if (cache::Block d = cache_.FromSecondTier({object, b})) {
+      flush();
+      cache_.CompleteLoad({object, b}, d, true);
+      continue;
+    }
+    if (n == 0) run = b;
+    ++n;
+  }
+  flush();
+  return status;
 }
 
 void VodFs::OnStale(FileHandle& h, const std::string& why) {
@@ -301,7 +369,11 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
       if (h->streams.size() >= kMaxStreams) {
         auto lru = std::min_element(h->streams.begin(), h->streams.end(),
                                     [](const auto& a, const auto& b) { return a.last_use < b.last_use; });
-        if (lru->window) ++readahead_resets_;
+        if (lru->window) {
+          ++readahead_resets_;
+          --active_streams_;
+          --h->windowed;
+        }
         *lru = FileHandle::Stream{};
         s = &*lru;
       } else {
@@ -314,9 +386,16 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
     }
     s->next = std::max(s->next, end);
     s->last_use = h->use_clock;
-    // Budget: read-ahead never takes more than a quarter of the cache.
-    const uint64_t cap = std::max<uint64_t>(bs, std::min(options_.readahead_max, cache_.budget() / 4));
+    if (s->window == 0) {
+      ++active_streams_;
+      ++h->windowed;
+    }
+    // Memory pressure: all sequential streams together get at most half of
+    // the cache budget, so read-ahead never evicts what is about to be read.
+    const uint64_t share = cache_.budget() / 2 / static_cast<uint64_t>(std::max(1, active_streams_.load()));
+    const uint64_t cap = std::max<uint64_t>(bs, std::min(options_.readahead_max, share));
     if (s->window == 0) s->window = std::min(cap, std::max<uint64_t>(options_.readahead_initial, bs));
+    s->window = std::min(s->window, cap);
     // Refill when less than half a window is ahead; each refill doubles it.
     const uint64_t ahead = s->ahead_until > s->next ? s->ahead_until - s->next : 0;
     if (ahead >= s->window / 2) return;
@@ -347,8 +426,7 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
     }
     readahead_blocks_ += n;
     readahead_->Post([this, h, object, fp, b, n] {
-      Status s;
-      LoadRun(fetcher_, cache_, h->ref, object, fp, options_.block_size, b, n, &s);
+      Status s = LoadClaimed(*h, object, fp, b, n);
       {
         std::lock_guard<std::mutex> lock(h->mu);
         --h->inflight;
@@ -404,7 +482,7 @@ Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out)
     }
     uint64_t n = 1;
     while (b + n <= last && cache_.TryBeginLoad({object, b + n})) ++n;
-    LoadRun(fetcher_, cache_, h->ref, object, fp, bs, b, n, nullptr);
+    (void)LoadClaimed(*h, object, fp, b, n);  // errors reach the reader through Await
     b += n;
   }
   size_t copied = 0;

@@ -14,15 +14,15 @@ std::string Bytes(const std::string& key, size_t n) {
   return s;
 }
 
-FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads) {
+FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache::DiskTier* disk) {
   resolve::ResolverOptions ro;
   resolver = std::make_unique<resolve::VodUrlResolver>(api, origin, ro);
   broker = std::make_unique<resolve::UrlBroker>(*resolver, clock, nullptr, resolve::BrokerOptions{});
   fetcher = std::make_unique<fetch::RangeFetcher>(origin, *broker, clock);
-  cache = std::make_unique<cache::BlockCache>(64 << 20, nullptr, 4);
+  cache = std::make_unique<cache::BlockCache>(64 << 20, disk, 4);
   names = std::make_unique<ns::Namespace>(api, *broker, *fetcher, versions, io, clock, no);
   names->SetNotifier(&notifier);
-  fs = std::make_unique<core::VodFs>(*names, *fetcher, versions, *cache, threads ? &ahead : nullptr, co);
+  fs = std::make_unique<core::VodFs>(*names, *fetcher, versions, *cache, threads ? &ahead : nullptr, co, disk);
   if (threads) {
     io.Start();
     ahead.Start();

@@ -10,6 +10,7 @@
 
 #include "support/fakes.h"
 #include "vodfs/cache/block_cache.h"
+#include "vodfs/cache/disk_tier.h"
 #include "vodfs/core/vodfs.h"
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
@@ -38,7 +39,9 @@ class RecordingNotifier final : public ns::Notifier {
 std::string Bytes(const std::string& key, size_t n);
 
 struct FsHarness {
-  explicit FsHarness(ns::NsOptions no = {}, core::CoreOptions co = {}, bool threads = false);
+  // With `disk`, blocks also go to (and come from) that persistent tier.
+  explicit FsHarness(ns::NsOptions no = {}, core::CoreOptions co = {}, bool threads = false,
+                     cache::DiskTier* disk = nullptr);
   ~FsHarness();
 
   // Adds a Normal video `id` with a source of `size` bytes, an LD stream

@@ -76,8 +76,11 @@ class BlockCache {
   // being loaded. A caller that gets true must later CompleteLoad() it;
   // meanwhile GetOrLoad() callers for `key` wait for that result.
   bool TryBeginLoad(const BlockKey& key);
-  // Ends a claimed load: caches the block on success and wakes waiters.
-  void CompleteLoad(const BlockKey& key, Result<Block> result);
+  // Ends a claimed load: caches the block on success (and writes it to the
+  // second tier unless it came from there) and wakes waiters.
+  void CompleteLoad(const BlockKey& key, Result<Block> result, bool from_second_tier = false);
+  // The block from the second tier only (no memory insert), or nullptr.
+  Block FromSecondTier(const BlockKey& key);
   // Waits for `key` if it is being loaded; nullptr if it is neither cached
   // nor loading.
   Result<Block> Await(const BlockKey& key);

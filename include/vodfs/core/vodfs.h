@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "vodfs/cache/block_cache.h"
+#include "vodfs/cache/disk_tier.h"
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/names.h"
@@ -94,9 +95,12 @@ struct CoreStats {
 
 class VodFs {
  public:
-  // `readahead` runs read-ahead fetches (nullptr: none).
+  // `readahead` runs read-ahead fetches (nullptr: none); `disk` is the
+  // persistent tier behind `cache` (nullptr: none), which also remembers
+  // object versions across mounts.
   VodFs(ns::Namespace& ns, fetch::RangeFetcher& fetcher, fetch::VersionTable& versions,
-        cache::BlockCache& cache, Executor* readahead, CoreOptions options);
+        cache::BlockCache& cache, Executor* readahead, CoreOptions options,
+        cache::DiskTier* disk = nullptr);
   ~VodFs();
   VodFs(const VodFs&) = delete;
   VodFs& operator=(const VodFs&) = delete;
@@ -138,6 +142,11 @@ class VodFs {
   Result<cache::Block> GetBlock(FileHandle& h, uint64_t index);
   Result<std::string> FetchBlock(FileHandle& h, uint64_t index, const fetch::Fingerprint& fp);
   Status PinVersion(FileHandle& h, uint64_t first_block);
+  void Pin(FileHandle& h, const fetch::Fingerprint& fp);  // REQUIRES: h.mu held
+  // Loads claimed blocks [first, first+count): from the disk tier when
+  // there, the rest from the origin in runs (one request per run).
+  Status LoadClaimed(const FileHandle& h, const std::string& object, const fetch::Fingerprint& fp,
+                     uint64_t first, uint64_t count);
   void ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, size_t size);
   // The object under `h` changed: fail this handle from now on, forget the
   // old version, and have the kernel drop its pages.
@@ -149,6 +158,7 @@ class VodFs {
   fetch::VersionTable& versions_;
   cache::BlockCache& cache_;
   Executor* readahead_;
+  cache::DiskTier* disk_;
   CoreOptions options_;
 
   mutable std::mutex handles_mu_;
@@ -158,6 +168,7 @@ class VodFs {
   // Version last opened per inode: same version again keeps the kernel's cache.
   std::unordered_map<Ino, std::string> opened_version_;
 
+  std::atomic<int> active_streams_{0};  // sequential streams with a read-ahead window
   std::atomic<uint64_t> opens_{0}, reads_{0}, bytes_read_{0}, stale_reads_{0}, read_errors_{0},
       readahead_blocks_{0}, readahead_resets_{0};
 };

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "support/fs_harness.h"
+#include "support/temp_dir.h"
 
 namespace vodfs::core {
 namespace {
@@ -111,6 +112,55 @@ TEST(VodFsTest, KernelCacheIsKeptOnlyForTheSameVersion) {
   auto second = h.fs->Open(ino, O_RDONLY);
   EXPECT_TRUE(second->keep_cache);
   h.fs->Release(second->fh);
+}
+
+std::unique_ptr<cache::DiskTier> OpenDisk(const std::string& dir) {
+  cache::DiskTierOptions o;
+  o.dir = dir;
+  o.quota = 64 << 20;
+  o.block_size = core::CoreOptions{}.block_size;
+  auto d = cache::DiskTier::Open(o);
+  EXPECT_TRUE(d.ok()) << d.error().ToString();
+  return d.ok() ? std::move(*d) : nullptr;
+}
+
+TEST(VodFsTest, AfterARemountTheDiskServesOnceTheOriginConfirmsTheVersion) {
+  testing::TempDir d;
+  const std::string path = "videos/A [v1]/source.mp4";
+  {
+    auto disk = OpenDisk(d.path() + "/cache");
+    FsHarness h({}, {}, false, disk.get());
+    h.AddVideo("v1", "A", 3 << 20);
+    ASSERT_EQ(h.ReadAll(path).value(), Bytes("src/v1", 3 << 20));
+    disk->Stop();
+  }
+  auto disk = OpenDisk(d.path() + "/cache");
+  FsHarness h({}, {}, false, disk.get());
+  h.AddVideo("v1", "A", 3 << 20);
+  ASSERT_TRUE(h.Resolve(path).ok());  // listing the directory may probe images
+  const int before = h.origin.requests();
+  ASSERT_EQ(h.ReadAll(path).value(), Bytes("src/v1", 3 << 20));
+  // One probe of one byte confirmed the version; every block came from disk.
+  EXPECT_EQ(h.origin.requests() - before, 1);
+  EXPECT_EQ(disk->Stats().hits, (3u << 20) / core::CoreOptions{}.block_size);
+}
+
+TEST(VodFsTest, AnObjectReplacedBetweenMountsIsNeverServedFromTheOldBlocks) {
+  testing::TempDir d;
+  const std::string path = "videos/A [v1]/source.mp4";
+  {
+    auto disk = OpenDisk(d.path() + "/cache");
+    FsHarness h({}, {}, false, disk.get());
+    h.AddVideo("v1", "A", 1 << 20);
+    ASSERT_EQ(h.ReadAll(path).value(), Bytes("src/v1", 1 << 20));
+    disk->Stop();
+  }
+  auto disk = OpenDisk(d.path() + "/cache");
+  FsHarness h({}, {}, false, disk.get());
+  h.AddVideo("v1", "A", 1 << 20);
+  h.origin.Put("src/v1", Bytes("replaced", 1 << 20));  // same size, new ETag
+  EXPECT_EQ(h.ReadAll(path).value(), Bytes("replaced", 1 << 20));
+  EXPECT_EQ(disk->Stats().hits, 0u);
 }
 
 TEST(VodFsTest, WritesDirectoriesLinksAndXattrs) {

@@ -1,0 +1,168 @@
+#include "vodfs/cache/disk_tier.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/temp_dir.h"
+
+namespace vodfs::cache {
+namespace {
+
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+constexpr uint64_t kBs = 4096;
+
+DiskTierOptions Opts(const std::string& dir, uint64_t quota = 1 << 20) {
+  DiskTierOptions o;
+  o.dir = dir;
+  o.quota = quota;
+  o.block_size = kBs;
+  o.blocks_per_extent = 8;
+  return o;
+}
+
+Block Data(char c, size_t n = kBs) { return std::make_shared<const std::string>(n, c); }
+
+std::vector<std::string> ExtentFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".ext") out.push_back(e.path());
+  }
+  return out;
+}
+
+TEST(DiskTierTest, BlocksAndVersionsSurviveAReopen) {
+  TempDir d;
+  {
+    auto t = DiskTier::Open(Opts(d.path() + "/c"));
+    ASSERT_TRUE(t.ok()) << t.error().ToString();
+    (*t)->Describe("obj#1:e", "source/v1", {100000, "\"e\"", "lm"});
+    for (uint64_t i = 0; i < 20; ++i) (*t)->Put({"obj#1:e", i}, Data(static_cast<char>('a' + i)));
+    (*t)->Put({"obj#1:e", 20}, Data('z', 100));  // a short last block
+    auto b = (*t)->Get({"obj#1:e", 3});
+    ASSERT_TRUE(b);
+    EXPECT_EQ(*b, std::string(kBs, 'd'));
+    EXPECT_EQ((*t)->Stats().extents, 3u);
+  }
+  auto t = DiskTier::Open(Opts(d.path() + "/c"));
+  ASSERT_TRUE(t.ok());
+  for (uint64_t i = 0; i < 20; ++i) {
+    auto b = (*t)->Get({"obj#1:e", i});
+    ASSERT_TRUE(b) << i;
+    EXPECT_EQ(*b, std::string(kBs, static_cast<char>('a' + i)));
+  }
+  EXPECT_EQ(*(*t)->Get({"obj#1:e", 20}), std::string(100, 'z'));
+  EXPECT_FALSE((*t)->Get({"obj#1:e", 21}));
+  EXPECT_FALSE((*t)->Get({"other", 0}));
+  auto v = (*t)->Known("source/v1");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->size, 100000u);
+  EXPECT_EQ(v->etag, "\"e\"");
+  EXPECT_EQ((*t)->Stats().bytes, 3 * 4096 + 20 * kBs + 100);
+}
+
+TEST(DiskTierTest, CorruptedAndTornBlocksAreDetectedNeverServed) {
+  TempDir d;
+  auto t = DiskTier::Open(Opts(d.path() + "/c"));
+  ASSERT_TRUE(t.ok());
+  for (uint64_t i = 0; i < 8; ++i) (*t)->Put({"o", i}, Data('x'));
+  t->reset();
+  auto files = ExtentFiles(d.path() + "/c");
+  ASSERT_EQ(files.size(), 1u);
+  int fd = open(files[0].c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  // Flip a byte of block 2's data, and tear block 5's record.
+  ASSERT_EQ(pwrite(fd, "y", 1, 4096 + 2 * kBs + 100), 1);
+  ASSERT_EQ(pwrite(fd, "\x01\x02", 2, 2048 + 5 * 16 + 9), 2);
+  close(fd);
+  auto again = DiskTier::Open(Opts(d.path() + "/c"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)->Get({"o", 2}));  // bad checksum
+  EXPECT_FALSE((*again)->Get({"o", 5}));  // bad record
+  EXPECT_TRUE((*again)->Get({"o", 1}));
+  EXPECT_EQ((*again)->Stats().corrupt, 1u);
+  EXPECT_FALSE((*again)->Get({"o", 2}));  // dropped for good
+  // A truncated file (a crash mid-write) loses only what is gone.
+  again->reset();
+  fs::resize_file(files[0], 4096 + 3 * kBs + 10);
+  auto third = DiskTier::Open(Opts(d.path() + "/c"));
+  EXPECT_TRUE((*third)->Get({"o", 0}));
+  EXPECT_FALSE((*third)->Get({"o", 3}));
+  EXPECT_FALSE((*third)->Get({"o", 6}));
+}
+
+TEST(DiskTierTest, QuotaEvictsLeastRecentlyUsedExtents) {
+  TempDir d;
+  // Room for about 3 extents of 8 blocks.
+  auto t = DiskTier::Open(Opts(d.path() + "/c", 3 * (4096 + 8 * kBs)));
+  ASSERT_TRUE(t.ok());
+  for (int obj = 0; obj < 3; ++obj) {
+    for (uint64_t i = 0; i < 8; ++i) (*t)->Put({"o" + std::to_string(obj), i}, Data('a'));
+  }
+  ASSERT_TRUE((*t)->Get({"o0", 0}));  // o0 is now the most recent
+  for (uint64_t i = 0; i < 8; ++i) (*t)->Put({"o3", i}, Data('b'));
+  EXPECT_LE((*t)->Stats().bytes, 3 * (4096 + 8 * kBs));
+  EXPECT_TRUE((*t)->Get({"o0", 0}));
+  EXPECT_FALSE((*t)->Get({"o1", 0}));  // the least recent went
+  EXPECT_TRUE((*t)->Get({"o3", 7}));
+  EXPECT_GE((*t)->Stats().evictions, 1u);
+  EXPECT_EQ(ExtentFiles(d.path() + "/c").size(), (*t)->Stats().extents);
+}
+
+TEST(DiskTierTest, TheDirectoryIsPrivateAndUsedByOneVodfsAtATime) {
+  TempDir d;
+  const std::string dir = d.path() + "/c";
+  fs::create_directory(dir);
+  chmod(dir.c_str(), 0755);
+  auto t = DiskTier::Open(Opts(dir));
+  ASSERT_TRUE(t.ok());
+  struct stat st {};
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto second = DiskTier::Open(Opts(dir));
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos);
+  EXPECT_FALSE(DiskTier::Clear(dir).ok());  // not while in use
+  (*t)->Put({"o", 0}, Data('q'));
+  t->reset();
+  auto info = DiskTier::Inspect(dir);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->extents, 1u);
+  EXPECT_TRUE(DiskTier::Clear(dir).ok());
+  EXPECT_EQ(DiskTier::Inspect(dir)->extents, 0u);
+}
+
+TEST(DiskTierTest, WriteBehindThreadDrainsOnStop) {
+  TempDir d;
+  auto t = DiskTier::Open(Opts(d.path() + "/c"));
+  (*t)->Start();
+  for (uint64_t i = 0; i < 64; ++i) (*t)->Put({"o", i}, Data('w'));
+  (*t)->Stop();
+  EXPECT_EQ((*t)->Stats().writes, 64u);
+  EXPECT_TRUE((*t)->Get({"o", 63}));
+}
+
+TEST(DiskTierTest, WorksBehindTheBlockCache) {
+  TempDir d;
+  auto t = DiskTier::Open(Opts(d.path() + "/c"));
+  BlockCache c(2 * kBs, t->get(), 1);
+  int loads = 0;
+  auto load = [&]() -> Result<std::string> {
+    ++loads;
+    return std::string(kBs, 'L');
+  };
+  for (uint64_t i = 0; i < 6; ++i) ASSERT_TRUE(c.GetOrLoad({"o", i}, load).ok());
+  EXPECT_EQ(loads, 6);
+  // Evicted from memory, but not lost: the disk answers.
+  for (uint64_t i = 0; i < 6; ++i) ASSERT_EQ(**c.GetOrLoad({"o", i}, load), std::string(kBs, 'L'));
+  EXPECT_EQ(loads, 6);
+  EXPECT_GT(c.Stats().second_tier_hits, 0u);
+}
+
+}  // namespace
+}  // namespace vodfs::cache
