@@ -11,10 +11,10 @@
 #include <climits>
 #include <cstdlib>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "cli/api_stack.h"
 #include "cli/commands.h"
+#include "cli/mount_metrics.h"
 #include "fuse/fuse_adapter.h"
 #include "vodfs/cache/block_cache.h"
 #include "vodfs/cache/disk_tier.h"
@@ -34,8 +34,6 @@ namespace vodfs::cli {
 
 namespace {
 
-using nlohmann::json;
-
 int Fail(const std::string& msg) {
   std::cerr << "vodfs: " << log::Redact(msg) << "\n";
   VODFS_LOG(kError) << msg;
@@ -53,21 +51,6 @@ std::string Absolute(const std::string& p) {
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof(cwd))) return p;
   return std::string(cwd) + "/" + p;
-}
-
-json DiskJson(cache::DiskTier* disk) {
-  if (!disk) return json{{"enabled", false}};
-  cache::DiskStats d = disk->Stats();
-  return json{{"enabled", true}, {"dir", disk->options().dir}, {"quota", d.quota}, {"bytes", d.bytes},
-              {"extents", d.extents}, {"hits", d.hits}, {"misses", d.misses}, {"corrupt", d.corrupt},
-              {"evictions", d.evictions}, {"writes", d.writes}, {"dropped_writes", d.dropped_writes},
-              {"write_errors", d.write_errors}};
-}
-
-json StatusCounts(const std::vector<std::pair<int, uint64_t>>& by_status) {
-  json j = json::object();
-  for (const auto& [s, n] : by_status) j[std::to_string(s)] = n;
-  return j;
 }
 
 }  // namespace
@@ -165,42 +148,26 @@ int RunMount(const Options& in) {
   co.max_parallel_fetches = static_cast<size_t>(o.max_parallel_fetches);
   core::VodFs fs(names, fetcher, versions, cache, &readahead, co, disk.get());
 
-  const auto started = std::chrono::steady_clock::now();
-  names.SetStatsSource([&]() {
-    auto rpc = api.rpc->Stats();
-    auto ah = api.http->Stats();
-    auto mh = media_http->Stats();
-    auto fst = fetcher.Stats();
-    auto bst = broker.Stats();
-    auto cst = cache.Stats();
-    auto core = fs.Stats();
-    auto nst = names.Stats();
-    json j = {
-        {"version", kVersion},
-        {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count()},
-        {"api", {{"calls", rpc.calls}, {"failures", rpc.failures}, {"retries", rpc.retries},
-                 {"throttled", rpc.throttled}, {"http_requests", ah.requests},
-                 {"http_by_status", StatusCounts(ah.by_status)}}},
-        {"media", {{"http_requests", mh.requests}, {"http_failures", mh.failures},
-                   {"http_by_status", StatusCounts(mh.by_status)}, {"connections", mh.connections_made},
-                   {"bytes_fetched", mh.bytes_received}, {"range_requests", fst.requests},
-                   {"retries", fst.retries}, {"rejections", fst.rejections},
-                   {"ignored_ranges", fst.ignored_ranges}, {"bad_ranges", fst.bad_ranges},
-                   {"version_changes", fst.stale}}},
-        {"urls", {{"api_refreshes", bst.api_refreshes}, {"local_resignings", bst.local_resignings},
-                  {"rejections", bst.rejections}, {"background_refreshes", bst.background_refreshes}}},
-        {"cache", {{"memory", {{"budget", cache.budget()}, {"bytes", cst.bytes}, {"blocks", cst.blocks},
-                               {"hits", cst.hits}, {"misses", cst.misses}, {"collapsed", cst.collapsed},
-                               {"evictions", cst.evictions}, {"pinned_bytes", cst.pinned_bytes}}},
-                   {"disk", DiskJson(disk.get())}}},
-        {"reads", {{"opens", core.opens}, {"reads", core.reads}, {"bytes_served", core.bytes_read},
-                   {"stale", core.stale_reads}, {"errors", core.read_errors},
-                   {"readahead_blocks", core.readahead_blocks}, {"readahead_resets", core.readahead_resets},
-                   {"open_handles", core.open_handles}}},
-        {"namespace", {{"listings", nst.listings}, {"populations", nst.populations},
-                       {"refreshes", nst.refreshes}, {"probes", nst.probes}, {"nodes", nst.nodes}}}};
-    return j.dump(2) + "\n";
-  });
+  fusefs::FuseOpLatencies latencies;
+  MountSources sources;
+  sources.version = kVersion;
+  sources.started = std::chrono::steady_clock::now();
+  sources.rpc = api.rpc.get();
+  sources.api_http = api.http.get();
+  sources.media_http = media_http.get();
+  sources.fetcher = &fetcher;
+  sources.broker = &broker;
+  sources.cache = &cache;
+  sources.disk = disk.get();
+  sources.fs = &fs;
+  sources.names = &names;
+  sources.fuse = &latencies;
+  names.SetStatsSource([&sources] { return StatsJson(TakeSnapshot(sources)); });
+  MetricsServer metrics([&sources] { return PrometheusText(TakeSnapshot(sources)); });
+  if (!o.metrics_address.empty()) {
+    if (Status s = metrics.Listen(o.metrics_address); !s.ok()) return Fail(s.error().message);
+    sources.metrics_url = metrics.BaseUrl() + "/metrics";
+  }
 
   // A broken setup (credentials, endpoint, permissions) fails here, before
   // anything is mounted.
@@ -222,6 +189,8 @@ int RunMount(const Options& in) {
   so.single_thread = o.single_thread;
   so.allow_other = o.allow_other;
   so.allow_root = o.allow_root;
+  so.latencies = &latencies;
+  so.max_readahead = static_cast<uint32_t>(std::min<uint64_t>(o.kernel_readahead, 1ULL << 30));
   fusefs::Session session(fs, so);
   names.SetNotifier(&session);
   if (Status s = session.Mount(); !s.ok()) return Fail(s.error().message);
@@ -235,9 +204,14 @@ int RunMount(const Options& in) {
   readahead.Start();
   names.Start();
   if (disk) disk->Start();
+  if (!o.metrics_address.empty()) {
+    metrics.Serve();
+    VODFS_LOG(kInfo) << "metrics on " << sources.metrics_url;
+  }
   Status loop = session.Loop();
   VODFS_LOG(kInfo) << "unmounting " << mountpoint;
   names.SetNotifier(nullptr);
+  metrics.Stop();
   session.Unmount();
   names.Stop();
   readahead.Stop();

@@ -222,6 +222,8 @@ std::vector<OptionDef> BuildTable() {
        SetSize(&Options::readahead_max, 0), [](const Options& o) { return str::FormatSize(o.readahead_max); }});
   add({"max_parallel_fetches", "N", kCache, "parallel range requests per sequential reader",
        SetInt(&Options::max_parallel_fetches, 1, 64), [](const Options& o) { return std::to_string(o.max_parallel_fetches); }});
+  add({"kernel_readahead", "SIZE", kCache, "the kernel's read-ahead on the mount (raised as root; 0 = kernel default)",
+       SetSize(&Options::kernel_readahead, 0), [](const Options& o) { return str::FormatSize(o.kernel_readahead); }});
   add({"metrics_address", "HOST:PORT", kCache, "serve Prometheus metrics on this loopback address",
        SetString(&Options::metrics_address), [](const Options& o) { return o.metrics_address; }});
 

@@ -394,12 +394,17 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
     // the cache budget, so read-ahead never evicts what is about to be read.
     const uint64_t share = cache_.budget() / 2 / static_cast<uint64_t>(std::max(1, active_streams_.load()));
     const uint64_t cap = std::max<uint64_t>(bs, std::min(options_.readahead_max, share));
-    if (s->window == 0) s->window = std::min(cap, std::max<uint64_t>(options_.readahead_initial, bs));
-    s->window = std::min(s->window, cap);
-    // Refill when less than half a window is ahead; each refill doubles it.
+    // Refill when less than half a window is ahead of the reader; every
+    // refill after the first doubles the window (up to the cap), whether the
+    // reader caught up with it or not.
     const uint64_t ahead = s->ahead_until > s->next ? s->ahead_until - s->next : 0;
-    if (ahead >= s->window / 2) return;
-    if (s->ahead_until > s->next) s->window = std::min(cap, s->window * 2);
+    if (s->window == 0) {
+      s->window = std::max<uint64_t>(options_.readahead_initial, bs);
+    } else {
+      if (ahead >= std::min(s->window, cap) / 2) return;
+      s->window *= 2;
+    }
+    s->window = std::min(s->window, cap);
     from = std::max(s->next, s->ahead_until);
     to = std::min(fp.size, s->next + s->window);
     window = s->window;

@@ -26,13 +26,17 @@
 #include <vector>
 
 #include "emulator/faults.h"
-#include "emulator/http_server.h"
+#include "vodfs/http/http_server.h"
 #include "emulator/library.h"
 #include "vodfs/auth/url_signer.h"
 #include "vodfs/util/clock.h"
 #include "vodfs/util/result.h"
 
 namespace vodfs::emu {
+
+using http::HttpRequest;
+using http::HttpServer;
+using http::ResponseWriter;
 
 struct EmulatorOptions {
   std::string bind = "127.0.0.1";

@@ -7,6 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 #include "vodfs/util/log.h"
@@ -44,6 +47,40 @@ int ToErrno(ErrorCode code) {
   return EIO;
 }
 
+const char* FuseOpName(FuseOp op) {
+  switch (op) {
+    case FuseOp::kLookup:
+      return "lookup";
+    case FuseOp::kGetattr:
+      return "getattr";
+    case FuseOp::kReadlink:
+      return "readlink";
+    case FuseOp::kOpen:
+      return "open";
+    case FuseOp::kRead:
+      return "read";
+    case FuseOp::kRelease:
+      return "release";
+    case FuseOp::kOpendir:
+      return "opendir";
+    case FuseOp::kReaddir:
+      return "readdir";
+    case FuseOp::kReaddirplus:
+      return "readdirplus";
+    case FuseOp::kReleasedir:
+      return "releasedir";
+    case FuseOp::kStatfs:
+      return "statfs";
+    case FuseOp::kGetxattr:
+      return "getxattr";
+    case FuseOp::kListxattr:
+      return "listxattr";
+    case FuseOp::kCount:
+      break;
+  }
+  return "unknown";
+}
+
 namespace {
 
 core::VodFs& Fs(fuse_req_t req) { return *static_cast<UserData*>(fuse_req_userdata(req))->fs; }
@@ -58,9 +95,13 @@ void ReplyError(fuse_req_t req, const Error& e, const char* op) {
   fuse_reply_err(req, err);
 }
 
-// Runs a callback body; an escaping exception becomes EIO.
+// Runs a callback body, timing it; an escaping exception becomes EIO.
 template <typename F>
-void Checked(fuse_req_t req, const char* op, F&& body) {
+void Checked(fuse_req_t req, FuseOp which, F&& body) {
+  const char* op = FuseOpName(which);
+  FuseOpLatencies* latencies = static_cast<UserData*>(fuse_req_userdata(req))->options->latencies;
+  std::optional<ScopedLatency> timer;
+  if (latencies) timer.emplace((*latencies)[which]);
   try {
     body();
   } catch (const std::exception& e) {
@@ -107,14 +148,16 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;  // vodfs says when content changes
   conn->max_read = opts->max_read;  // must equal the max_read mount option
-  conn->max_readahead = opts->max_readahead;
+  if (opts->max_readahead) conn->max_readahead = opts->max_readahead;
+  // Reads of up to 1 MiB per request need max_pages = 256, which libfuse
+  // derives from max_write; it already defaults to its 1 MiB buffer.
   conn->max_background = opts->max_background;
   conn->congestion_threshold = opts->max_background * 3 / 4;
   conn->time_gran = 1000000000;  // whole seconds
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Checked(req, "lookup", [&] {
+  Checked(req, FuseOp::kLookup, [&] {
     auto r = Fs(req).Lookup(parent, name);
     if (r.ok()) {
       fuse_entry_param p = ToEntry(*r);
@@ -134,7 +177,7 @@ void OpForget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
 void OpForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(req); }
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Checked(req, "getattr", [&] {
+  Checked(req, FuseOp::kGetattr, [&] {
     auto r = Fs(req).GetAttr(ino);
     if (!r.ok()) return ReplyError(req, r.error(), "getattr");
     struct stat st = ToStat(*r);
@@ -143,7 +186,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
-  Checked(req, "readlink", [&] {
+  Checked(req, FuseOp::kReadlink, [&] {
     auto r = Fs(req).ReadLink(ino);
     if (!r.ok()) return ReplyError(req, r.error(), "readlink");
     fuse_reply_readlink(req, r->c_str());
@@ -151,7 +194,7 @@ void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Checked(req, "open", [&] {
+  Checked(req, FuseOp::kOpen, [&] {
     auto r = Fs(req).Open(ino, fi->flags);
     if (!r.ok()) return ReplyError(req, r.error(), "open");
     fi->fh = r->fh;
@@ -163,7 +206,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  Checked(req, "read", [&] {
+  Checked(req, FuseOp::kRead, [&] {
     thread_local std::vector<char> buf;
     if (buf.size() < size) buf.resize(size);
     auto r = Fs(req).Read(fi->fh, static_cast<uint64_t>(off), size, buf.data());
@@ -173,14 +216,14 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Checked(req, "release", [&] {
+  Checked(req, FuseOp::kRelease, [&] {
     Fs(req).Release(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Checked(req, "opendir", [&] {
+  Checked(req, FuseOp::kOpendir, [&] {
     auto r = Fs(req).OpenDir(ino);
     if (!r.ok()) return ReplyError(req, r.error(), "opendir");
     fi->fh = *r;
@@ -220,22 +263,22 @@ void ReadDir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool pl
 }
 
 void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  Checked(req, "readdir", [&] { ReadDir(req, size, off, fi, false); });
+  Checked(req, FuseOp::kReaddir, [&] { ReadDir(req, size, off, fi, false); });
 }
 
 void OpReaddirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  Checked(req, "readdirplus", [&] { ReadDir(req, size, off, fi, true); });
+  Checked(req, FuseOp::kReaddirplus, [&] { ReadDir(req, size, off, fi, true); });
 }
 
 void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Checked(req, "releasedir", [&] {
+  Checked(req, FuseOp::kReleasedir, [&] {
     Fs(req).ReleaseDir(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t) {
-  Checked(req, "statfs", [&] {
+  Checked(req, FuseOp::kStatfs, [&] {
     core::FsStats s = Fs(req).StatFs();
     struct statvfs v {};
     v.f_bsize = s.block_size;
@@ -248,7 +291,7 @@ void OpStatfs(fuse_req_t req, fuse_ino_t) {
 }
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Checked(req, "getxattr", [&] {
+  Checked(req, FuseOp::kGetxattr, [&] {
     auto r = Fs(req).GetXattr(ino, name);
     if (!r.ok()) return fuse_reply_err(req, r.code() == ErrorCode::kNotFound ? ENODATA : ToErrno(r.code())),
                          void();
@@ -259,7 +302,7 @@ void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 }
 
 void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Checked(req, "listxattr", [&] {
+  Checked(req, FuseOp::kListxattr, [&] {
     auto r = Fs(req).ListXattr(ino);
     if (!r.ok()) return ReplyError(req, r.error(), "listxattr");
     std::string names;
@@ -334,6 +377,50 @@ Session::Session(core::VodFs& fs, SessionOptions options)
 
 Session::~Session() { Unmount(); }
 
+namespace {
+
+// The "major:minor" of the newest mount on `mountpoint`, from
+// /proc/self/mountinfo (never a stat(), which would wait on this very
+// filesystem before it serves requests).
+std::string MountDevice(const std::string& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, found;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    std::string unescaped;  // the kernel writes ' ', '\t', '\n', '\\' as octal escapes
+    for (size_t i = 0; i < point.size(); ++i) {
+      auto octal = [&](size_t k) { return k < point.size() && point[k] >= '0' && point[k] <= '7'; };
+      if (point[i] == '\\' && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+        unescaped.push_back(static_cast<char>((point[i + 1] - '0') * 64 + (point[i + 2] - '0') * 8 + (point[i + 3] - '0')));
+        i += 3;
+      } else {
+        unescaped.push_back(point[i]);
+      }
+    }
+    if (unescaped == mountpoint) found = dev;
+  }
+  return found;
+}
+
+}  // namespace
+
+void Session::TuneKernelReadahead() {
+  if (options_.max_readahead == 0) return;
+  const std::string dev = MountDevice(options_.mountpoint);
+  const std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+  std::ofstream out(path);
+  if (!dev.empty() && out && (out << options_.max_readahead / 1024).flush()) {
+    VODFS_LOG(kDebug) << "kernel read-ahead of " << dev << " set to " << options_.max_readahead / 1024 << " KiB";
+    return;
+  }
+  // Without it the kernel reads ahead 128 KiB per request: vodfs still
+  // reads ahead on its own, with more requests to the kernel.
+  VODFS_LOG(kInfo) << "the kernel's read-ahead stays at its default (" << path
+                   << " is writable by root only); sequential reads cost more FUSE requests";
+}
+
 Status Session::Mount() {
   std::vector<std::string> args = {"vodfs"};
   std::string mo = "ro,default_permissions,subtype=vodfs,fsname=" + options_.fsname +
@@ -357,6 +444,7 @@ Status Session::Mount() {
                       " (does it exist, is it empty, is /dev/fuse usable, is fusermount3 installed?)");
   }
   mounted_ = true;
+  TuneKernelReadahead();
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 // inside a request (which could deadlock against the kernel's locks).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -17,6 +18,7 @@
 
 #include "vodfs/core/vodfs.h"
 #include "vodfs/ns/namespace.h"
+#include "vodfs/util/metrics.h"
 #include "vodfs/util/result.h"
 
 struct fuse_session;
@@ -24,6 +26,32 @@ struct fuse_session;
 namespace vodfs::fusefs {
 
 int ToErrno(ErrorCode code);
+
+// The requests whose latency is measured (from the callback's start to
+// its reply).
+enum class FuseOp {
+  kLookup,
+  kGetattr,
+  kReadlink,
+  kOpen,
+  kRead,
+  kRelease,
+  kOpendir,
+  kReaddir,
+  kReaddirplus,
+  kReleasedir,
+  kStatfs,
+  kGetxattr,
+  kListxattr,
+  kCount
+};
+const char* FuseOpName(FuseOp op);
+
+struct FuseOpLatencies {
+  std::array<LatencyHistogram, static_cast<size_t>(FuseOp::kCount)> ops;
+  LatencyHistogram& operator[](FuseOp op) { return ops[static_cast<size_t>(op)]; }
+  const LatencyHistogram& operator[](FuseOp op) const { return ops[static_cast<size_t>(op)]; }
+};
 
 struct SessionOptions {
   std::string mountpoint;
@@ -36,6 +64,7 @@ struct SessionOptions {
   uint32_t max_read = 1 << 20;
   uint32_t max_readahead = 4 << 20;
   uint32_t max_background = 64;
+  FuseOpLatencies* latencies = nullptr;  // where request latencies go, if anywhere
 };
 
 // What every callback gets as userdata.
@@ -66,6 +95,9 @@ class Session final : public ns::Notifier {
 
  private:
   void NotifyLoop();
+  // Raises the kernel's read-ahead of this mount (its backing device info)
+  // to max_readahead, where permitted.
+  void TuneKernelReadahead();
 
   core::VodFs& fs_;
   SessionOptions options_;

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <thread>
 
-#include "emulator/http_server.h"
+#include "vodfs/http/http_server.h"
 #include "vodfs/http/http_client.h"
 #include "vodfs/util/strings.h"
 
@@ -15,7 +15,7 @@ namespace {
 class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<emu::HttpServer>([this](const emu::HttpRequest& r, emu::ResponseWriter& w) {
+    server_ = std::make_unique<http::HttpServer>([this](const http::HttpRequest& r, http::ResponseWriter& w) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         seen_.push_back(r);
@@ -27,7 +27,7 @@ class HttpClientTest : public ::testing::Test {
   }
   void TearDown() override { server_->Stop(); }
 
-  void Handle(const emu::HttpRequest& r, emu::ResponseWriter& w) {
+  void Handle(const http::HttpRequest& r, http::ResponseWriter& w) {
     const std::string body(100000, 'x');
     if (r.path == "/echo") {
       w.Send(200, "text/plain", r.method + ":" + r.body);
@@ -57,10 +57,10 @@ class HttpClientTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<emu::HttpServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
   std::string base_;
   std::mutex mu_;
-  std::vector<emu::HttpRequest> seen_;
+  std::vector<http::HttpRequest> seen_;
 };
 
 TEST_F(HttpClientTest, MethodsBodiesAndHeaders) {

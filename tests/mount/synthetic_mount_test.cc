@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "support/mount_env.h"
 #include "support/process.h"
 #include "vodfs/auth/crypto.h"
+#include "vodfs/http/http_client.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::testing {
@@ -83,6 +85,65 @@ PacedRead ReadPaced(const std::string& path, double rate, const std::function<vo
 
 json StatsOf(const std::string& mnt) {
   return json::parse(ReadFile(mnt + "/.vodfs/stats"), nullptr, false);
+}
+
+TEST(SyntheticMountTest, MetricsEndpointAgreesWithTheStatsFile) {
+  SKIP_WITHOUT_FUSE();
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8M", "--exact-sizes"});
+  VodfsMount m(emulator.api(), {"--metrics_address", "127.0.0.1:0"});
+  json media = emulator.Control("GET", "/media?index=0");
+  const std::string src = SourceOf(m.path(), media["id"]);
+  ASSERT_EQ(Sha256Sum(src), Sha256Of(emulator, media));
+  const std::string url = StatsOf(m.path())["metrics_url"];
+  ASSERT_TRUE(str::StartsWith(url, "http://127.0.0.1:")) << url;
+  auto client = http::NewCurlHttpClient({});
+  http::Request req;
+  req.url = url;
+  auto r = client->Send(req, 1 << 22);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  ASSERT_EQ(r->status, 200);
+  // The stats file takes its snapshot when opened: after the metrics were
+  // rendered, with no read in between.
+  const json stats = StatsOf(m.path());
+  std::map<std::string, double> metrics;
+  for (const auto& line : str::Split(r->body, '\n', true)) {
+    if (line[0] == '#') continue;
+    metrics[line.substr(0, line.rfind(' '))] = std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  EXPECT_GE(metrics["vodfs_served_bytes_total"], 8 << 20);
+  EXPECT_EQ(metrics["vodfs_served_bytes_total"], stats["reads"]["bytes_served"].get<double>());
+  EXPECT_EQ(metrics["vodfs_api_calls_total{operation=\"SearchMedia\"}"],
+            stats["api"]["calls"]["SearchMedia"].get<double>());
+  EXPECT_GT(metrics["vodfs_http_requests_total{client=\"media\",status=\"206\"}"], 0);
+  EXPECT_GE(metrics["vodfs_origin_bytes_total"], 8 << 20);
+  EXPECT_GT(metrics["vodfs_fuse_request_duration_seconds_count{op=\"read\"}"], 0);
+  EXPECT_GT(metrics["vodfs_fuse_request_duration_seconds_count{op=\"lookup\"}"], 0);
+  EXPECT_EQ(stats["fuse"]["read"]["count"].get<double>(),
+            metrics["vodfs_fuse_request_duration_seconds_count{op=\"read\"}"]);
+  // No secret in either.
+  EXPECT_EQ(r->body.find("Signature"), std::string::npos);
+  EXPECT_EQ(r->body.find("auth_key"), std::string::npos);
+}
+
+TEST(SyntheticMountTest, SequentialReadsReachVodfsAsLargeRequests) {
+  SKIP_WITHOUT_FUSE();
+  if (geteuid() != 0) GTEST_SKIP() << "raising the kernel's read-ahead needs root";
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "32M", "--exact-sizes"});
+  VodfsMount m(emulator.api());
+  json media = emulator.Control("GET", "/media?index=0");
+  const std::string src = SourceOf(m.path(), media["id"]);
+  ASSERT_EQ(Sha256Sum(src), Sha256Of(emulator, media));
+  // 32 MiB in 1 MiB requests (the kernel's default would make 256 of
+  // 128 KiB); a few more for the reads that end past EOF or restart.
+  const json stats = StatsOf(m.path());
+  const int large = stats["fuse"]["read"]["count"].get<int>();
+  EXPECT_LE(large, 40);
+  EXPECT_EQ(stats["reads"]["bytes_served"].get<uint64_t>(), 32u << 20);
+  // With --kernel_readahead 0 the kernel's default (128 KiB, doubled for
+  // a reader that says it is sequential) stays.
+  VodfsMount small(emulator.api(), {"--kernel_readahead", "0"});
+  ASSERT_EQ(Sha256Sum(SourceOf(small.path(), media["id"])), Sha256Of(emulator, media));
+  EXPECT_GE(StatsOf(small.path())["fuse"]["read"]["count"].get<int>(), 3 * large);
 }
 
 TEST(SyntheticMountTest, TwentyThousandVideosListCompletely) {

@@ -69,6 +69,21 @@ TEST(VodFsTest, SequentialReadsReadAheadInFewLargeRequests) {
   EXPECT_GT(h.fs->Stats().readahead_blocks, 0u);
 }
 
+TEST(VodFsTest, ReadAheadGrowsWhenTheReaderKeepsPaceWithIt) {
+  // 1 MiB reads (a kernel with a large read-ahead) consume each read-ahead
+  // span exactly as it lands; the window must still double.
+  FsHarness h({}, {}, /*threads=*/true);
+  h.AddVideo("v1", "A", 32 << 20);
+  auto data = h.ReadAll("videos/A [v1]/source.mp4", 1 << 20);
+  ASSERT_TRUE(data.ok()) << data.error().ToString();
+  EXPECT_EQ(*data, Bytes("src/v1", 32 << 20));
+  // A window stuck at 1 MiB would take 4 parts per MiB: 128 requests.
+  std::string seen;
+  for (const auto& r : h.origin.ranges()) seen += r + " ";
+  EXPECT_LT(h.origin.ranges().size(), 48u) << seen;
+  EXPECT_LE(h.origin.bytes_sent(), (32ULL << 20) + (1 << 20));
+}
+
 TEST(VodFsTest, AVersionChangeFailsTheReadNeverMixes) {
   FsHarness h;
   h.AddVideo("v1", "A", 4 << 20);

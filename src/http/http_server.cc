@@ -1,4 +1,4 @@
-#include "emulator/http_server.h"
+#include "vodfs/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "vodfs/util/strings.h"
 #include "vodfs/util/time_format.h"
 
-namespace vodfs::emu {
+namespace vodfs::http {
 namespace {
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
@@ -172,6 +172,18 @@ HttpServer::HttpServer(HttpHandler handler, std::string name)
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start(const std::string& bind_address, int port) {
+  VODFS_RETURN_IF_ERROR(Listen(bind_address, port));
+  Serve();
+  return Status::Ok();
+}
+
+void HttpServer::Serve() {
+  if (listen_fd_ < 0 || accept_thread_.joinable()) return;
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+}
+
+Status HttpServer::Listen(const std::string& bind_address, int port) {
+  if (listen_fd_ >= 0) return Status(ErrorCode::kFailedPrecondition, "already listening");
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -205,7 +217,6 @@ Status HttpServer::Start(const std::string& bind_address, int port) {
   bind_address_ = bind_address;
   listen_fd_ = fd;
   stopping_ = false;
-  accept_thread_ = std::thread([this] { AcceptLoop(); });
   return Status::Ok();
 }
 
@@ -374,4 +385,4 @@ void HttpServer::Serve(Conn* conn) {
   cv_.notify_all();
 }
 
-}  // namespace vodfs::emu
+}  // namespace vodfs::http

@@ -1,4 +1,5 @@
-// A small HTTP/1.1 server for the emulator and for tests.
+// A small HTTP/1.1 server: the emulator's API and origins, tests, and the
+// opt-in metrics endpoint of a mount.
 //
 // Why not a library: the emulator must misbehave on purpose at the byte
 // level (reset a connection after N body bytes, stall mid-body, send fewer
@@ -29,7 +30,7 @@
 
 #include "vodfs/util/result.h"
 
-namespace vodfs::emu {
+namespace vodfs::http {
 
 struct HttpRequest {
   std::string method;
@@ -78,6 +79,10 @@ class HttpServer {
 
   // Binds and starts accepting. `port` 0 picks a free port.
   Status Start(const std::string& bind_address, int port);
+  // The two halves of Start: bind and listen (connections queue up), then
+  // accept on a thread of its own (e.g. after a daemonising fork).
+  Status Listen(const std::string& bind_address, int port);
+  void Serve();
   void Stop();
   int port() const { return port_; }
   const std::string& bind_address() const { return bind_address_; }
@@ -104,4 +109,4 @@ class HttpServer {
   std::vector<std::thread> finished_;
 };
 
-}  // namespace vodfs::emu
+}  // namespace vodfs::http

@@ -1,0 +1,289 @@
+#include "cli/mount_metrics.h"
+
+#include <arpa/inet.h>
+
+#include <nlohmann/json.hpp>
+
+#include "vodfs/util/strings.h"
+
+namespace vodfs::cli {
+
+using nlohmann::json;
+
+MountSnapshot TakeSnapshot(const MountSources& s) {
+  MountSnapshot m;
+  m.version = s.version;
+  m.metrics_url = s.metrics_url;
+  m.uptime_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - s.started).count();
+  if (s.rpc) m.rpc = s.rpc->Stats();
+  if (s.api_http) m.api_http = s.api_http->Stats();
+  if (s.media_http) m.media_http = s.media_http->Stats();
+  if (s.fetcher) m.fetch = s.fetcher->Stats();
+  if (s.broker) m.urls = s.broker->Stats();
+  if (s.cache) {
+    m.memory = s.cache->Stats();
+    m.memory_budget = s.cache->budget();
+  }
+  if (s.disk) {
+    m.disk_enabled = true;
+    m.disk_dir = s.disk->options().dir;
+    m.disk = s.disk->Stats();
+  }
+  if (s.fs) m.reads = s.fs->Stats();
+  if (s.names) m.names = s.names->Stats();
+  if (s.fuse) {
+    for (size_t i = 0; i < m.fuse.size(); ++i) m.fuse[i] = s.fuse->ops[i].Take();
+  }
+  return m;
+}
+
+namespace {
+
+json StatusCounts(const std::vector<std::pair<int, uint64_t>>& by_status) {
+  json j = json::object();
+  for (const auto& [s, n] : by_status) j[std::to_string(s)] = n;
+  return j;
+}
+
+double Ms(double seconds) { return static_cast<double>(static_cast<int64_t>(seconds * 1e6)) / 1e3; }
+
+}  // namespace
+
+std::string StatsJson(const MountSnapshot& s) {
+  json disk = {{"enabled", s.disk_enabled}};
+  if (s.disk_enabled) {
+    disk = {{"enabled", true},          {"dir", s.disk_dir},
+            {"quota", s.disk.quota},    {"bytes", s.disk.bytes},
+            {"extents", s.disk.extents}, {"hits", s.disk.hits},
+            {"misses", s.disk.misses},  {"corrupt", s.disk.corrupt},
+            {"evictions", s.disk.evictions}, {"writes", s.disk.writes},
+            {"dropped_writes", s.disk.dropped_writes}, {"write_errors", s.disk.write_errors}};
+  }
+  json fuse = json::object();
+  for (size_t i = 0; i < s.fuse.size(); ++i) {
+    const auto& h = s.fuse[i];
+    if (h.count == 0) continue;
+    fuse[fusefs::FuseOpName(static_cast<fusefs::FuseOp>(i))] = {{"count", h.count},
+                                                                 {"mean_ms", Ms(h.MeanSeconds())},
+                                                                 {"p50_ms", Ms(h.QuantileSeconds(0.5))},
+                                                                 {"p99_ms", Ms(h.QuantileSeconds(0.99))}};
+  }
+  uint64_t api_calls = 0;
+  for (const auto& [op, n] : s.rpc.calls) api_calls += n;
+  json j = {
+      {"version", s.version},
+      {"uptime_seconds", s.uptime_seconds},
+      {"metrics_url", s.metrics_url},
+      {"api",
+       {{"calls", s.rpc.calls},
+        {"calls_total", api_calls},
+        {"failures", s.rpc.failures},
+        {"retries", s.rpc.retries},
+        {"throttled", s.rpc.throttled},
+        {"http_requests", s.api_http.requests},
+        {"http_by_status", StatusCounts(s.api_http.by_status)}}},
+      {"media",
+       {{"http_requests", s.media_http.requests},
+        {"http_failures", s.media_http.failures},
+        {"http_by_status", StatusCounts(s.media_http.by_status)},
+        {"connections", s.media_http.connections_made},
+        {"bytes_fetched", s.media_http.bytes_received},
+        {"range_requests", s.fetch.requests},
+        {"retries", s.fetch.retries},
+        {"rejections", s.fetch.rejections},
+        {"ignored_ranges", s.fetch.ignored_ranges},
+        {"bad_ranges", s.fetch.bad_ranges},
+        {"version_changes", s.fetch.stale}}},
+      {"urls",
+       {{"api_refreshes", s.urls.api_refreshes},
+        {"local_resignings", s.urls.local_resignings},
+        {"rejections", s.urls.rejections},
+        {"background_refreshes", s.urls.background_refreshes}}},
+      {"cache",
+       {{"memory",
+         {{"budget", s.memory_budget},
+          {"bytes", s.memory.bytes},
+          {"blocks", s.memory.blocks},
+          {"hits", s.memory.hits},
+          {"second_tier_hits", s.memory.second_tier_hits},
+          {"misses", s.memory.misses},
+          {"collapsed", s.memory.collapsed},
+          {"evictions", s.memory.evictions},
+          {"pinned_bytes", s.memory.pinned_bytes}}},
+        {"disk", disk}}},
+      {"reads",
+       {{"opens", s.reads.opens},
+        {"reads", s.reads.reads},
+        {"bytes_served", s.reads.bytes_read},
+        {"stale", s.reads.stale_reads},
+        {"errors", s.reads.read_errors},
+        {"readahead_blocks", s.reads.readahead_blocks},
+        {"readahead_resets", s.reads.readahead_resets},
+        {"open_handles", s.reads.open_handles}}},
+      {"namespace",
+       {{"listings", s.names.listings},
+        {"populations", s.names.populations},
+        {"refreshes", s.names.refreshes},
+        {"probes", s.names.probes},
+        {"nodes", s.names.nodes}}},
+      {"fuse", fuse}};
+  return j.dump(2) + "\n";
+}
+
+std::string PrometheusText(const MountSnapshot& s) {
+  PromWriter w;
+  auto counter = [&w](const std::string& name, const std::string& help, uint64_t v) {
+    w.Counter("vodfs_" + name, help, v);
+  };
+  auto gauge = [&w](const std::string& name, const std::string& help, double v) { w.Gauge("vodfs_" + name, help, v); };
+
+  w.Family("vodfs_build_info", "gauge", "The vodfs version, as a label.");
+  w.Sample("vodfs_build_info", uint64_t{1}, {{"version", s.version}});
+  gauge("uptime_seconds", "Seconds since the mount started.", static_cast<double>(s.uptime_seconds));
+
+  w.Family("vodfs_api_calls_total", "counter", "VOD API requests sent, by operation.");
+  for (const auto& [op, n] : s.rpc.calls) w.Sample("vodfs_api_calls_total", n, {{"operation", op}});
+  w.Family("vodfs_api_failures_total", "counter", "VOD API calls that failed after retries, by operation.");
+  for (const auto& [op, n] : s.rpc.failures) w.Sample("vodfs_api_failures_total", n, {{"operation", op}});
+  counter("api_retries_total", "VOD API requests retried.", s.rpc.retries);
+  counter("api_throttled_total", "VOD API answers of Throttling.", s.rpc.throttled);
+
+  w.Family("vodfs_http_requests_total", "counter", "HTTP answers received, by client and status.");
+  for (const auto& [st, n] : s.api_http.by_status) {
+    w.Sample("vodfs_http_requests_total", n, {{"client", "api"}, {"status", std::to_string(st)}});
+  }
+  for (const auto& [st, n] : s.media_http.by_status) {
+    w.Sample("vodfs_http_requests_total", n, {{"client", "media"}, {"status", std::to_string(st)}});
+  }
+  w.Family("vodfs_http_transport_failures_total", "counter", "HTTP requests without an answer, by client.");
+  w.Sample("vodfs_http_transport_failures_total", s.api_http.failures, {{"client", "api"}});
+  w.Sample("vodfs_http_transport_failures_total", s.media_http.failures, {{"client", "media"}});
+  w.Family("vodfs_http_connections_total", "counter", "TCP connections opened, by client.");
+  w.Sample("vodfs_http_connections_total", s.api_http.connections_made, {{"client", "api"}});
+  w.Sample("vodfs_http_connections_total", s.media_http.connections_made, {{"client", "media"}});
+
+  counter("origin_bytes_total", "Media bytes fetched from origins.", s.media_http.bytes_received);
+  counter("served_bytes_total", "Bytes handed to readers.", s.reads.bytes_read);
+  counter("range_requests_total", "Ranged media requests.", s.fetch.requests);
+  counter("range_retries_total", "Ranged media requests retried.", s.fetch.retries);
+  counter("range_rejections_total", "Media requests refused (401/403/410) and replayed on a fresh URL.",
+          s.fetch.rejections);
+  counter("ignored_ranges_total", "Range requests answered 200 with the whole object.", s.fetch.ignored_ranges);
+  counter("bad_ranges_total", "206 answers with the wrong Content-Range (bytes not used).", s.fetch.bad_ranges);
+  counter("version_changes_total", "Objects seen changing at the origin.", s.fetch.stale);
+
+  w.Family("vodfs_url_refreshes_total", "counter", "Signed URLs renewed, by how.");
+  w.Sample("vodfs_url_refreshes_total", s.urls.api_refreshes, {{"how", "api"}});
+  w.Sample("vodfs_url_refreshes_total", s.urls.local_resignings, {{"how", "local_resign"}});
+  w.Sample("vodfs_url_refreshes_total", s.urls.background_refreshes, {{"how", "background"}});
+  counter("url_rejections_total", "Signed URLs an origin refused.", s.urls.rejections);
+
+  w.Family("vodfs_cache_hits_total", "counter", "Blocks found in the cache, by tier.");
+  w.Sample("vodfs_cache_hits_total", s.memory.hits, {{"tier", "memory"}});
+  w.Sample("vodfs_cache_hits_total", s.disk.hits, {{"tier", "disk"}});
+  w.Family("vodfs_cache_misses_total", "counter", "Blocks not found, by tier.");
+  w.Sample("vodfs_cache_misses_total", s.memory.misses, {{"tier", "memory"}});
+  w.Sample("vodfs_cache_misses_total", s.disk.misses, {{"tier", "disk"}});
+  w.Family("vodfs_cache_evictions_total", "counter", "Evictions, by tier (blocks from memory, extents from disk).");
+  w.Sample("vodfs_cache_evictions_total", s.memory.evictions, {{"tier", "memory"}});
+  w.Sample("vodfs_cache_evictions_total", s.disk.evictions, {{"tier", "disk"}});
+  w.Family("vodfs_cache_bytes", "gauge", "Bytes held, by tier.");
+  w.Sample("vodfs_cache_bytes", s.memory.bytes, {{"tier", "memory"}});
+  w.Sample("vodfs_cache_bytes", s.disk.bytes, {{"tier", "disk"}});
+  w.Family("vodfs_cache_capacity_bytes", "gauge", "Budget or quota, by tier.");
+  w.Sample("vodfs_cache_capacity_bytes", s.memory_budget, {{"tier", "memory"}});
+  w.Sample("vodfs_cache_capacity_bytes", s.disk.quota, {{"tier", "disk"}});
+  counter("cache_collapsed_misses_total", "Misses that waited for a fetch already running.", s.memory.collapsed);
+  counter("disk_cache_corrupt_blocks_total", "Disk blocks that failed verification and were fetched again.",
+          s.disk.corrupt);
+  counter("disk_cache_write_errors_total", "Disk cache writes that failed.", s.disk.write_errors);
+  counter("disk_cache_dropped_writes_total", "Disk cache writes skipped because the queue was full.",
+          s.disk.dropped_writes);
+
+  counter("opens_total", "Files opened.", s.reads.opens);
+  counter("reads_total", "Read requests.", s.reads.reads);
+  counter("read_errors_total", "Read requests that failed.", s.reads.read_errors);
+  counter("stale_reads_total", "Reads failed because the object changed while open.", s.reads.stale_reads);
+  counter("readahead_blocks_total", "Blocks fetched ahead of readers.", s.reads.readahead_blocks);
+  counter("readahead_resets_total", "Read-ahead windows reset by a jump.", s.reads.readahead_resets);
+  gauge("open_files", "Files open now.", static_cast<double>(s.reads.open_handles));
+
+  counter("listings_total", "Full library listings.", s.names.listings);
+  counter("directory_populations_total", "Video directories filled from the API.", s.names.populations);
+  counter("metadata_refreshes_total", "Metadata refreshed after its TTL.", s.names.refreshes);
+  counter("size_probes_total", "Objects whose size was asked of the origin.", s.names.probes);
+  gauge("nodes", "Files and directories known.", static_cast<double>(s.names.nodes));
+
+  w.Family("vodfs_fuse_request_duration_seconds", "histogram", "FUSE request latency, by operation.");
+  for (size_t i = 0; i < s.fuse.size(); ++i) {
+    w.Histogram("vodfs_fuse_request_duration_seconds", s.fuse[i],
+                {{"op", fusefs::FuseOpName(static_cast<fusefs::FuseOp>(i))}});
+  }
+  return w.text();
+}
+
+MetricsServer::MetricsServer(std::function<std::string()> render) : render_(std::move(render)) {}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+Status MetricsServer::Listen(const std::string& address) {
+  std::string host;
+  std::string port_text;
+  if (str::StartsWith(address, "[")) {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return Status(ErrorCode::kInvalidArgument, "metrics_address must be HOST:PORT, not " + address);
+    }
+    host = address.substr(1, close - 1);
+    port_text = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      return Status(ErrorCode::kInvalidArgument, "metrics_address must be HOST:PORT, not " + address);
+    }
+    host = address.substr(0, colon);
+    port_text = address.substr(colon + 1);
+  }
+  auto port = str::ParseInt64(port_text);
+  if (!port || *port < 0 || *port > 65535) {
+    return Status(ErrorCode::kInvalidArgument, "bad port in metrics_address " + address);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  in_addr v4{};
+  in6_addr v6{};
+  const bool loopback = (inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
+  if (!loopback) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "metrics_address must be a loopback address (127.0.0.1, ::1 or localhost), not " + host);
+  }
+  server_ = std::make_unique<http::HttpServer>(
+      [this](const http::HttpRequest& req, http::ResponseWriter& w) {
+        if (req.path != "/metrics") return void(w.Send(404, "text/plain", "only /metrics is here\n"));
+        if (req.method != "GET" && req.method != "HEAD") {
+          return void(w.Send(405, "text/plain", "method not allowed\n", {{"Allow", "GET, HEAD"}}));
+        }
+        const std::string body = render_();
+        if (req.method == "HEAD") {
+          w.SendHead(200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
+                     static_cast<int64_t>(body.size()));
+          return;
+        }
+        w.Send(200, "text/plain; version=0.0.4; charset=utf-8", body);
+      },
+      "metrics");
+  return server_->Listen(host, static_cast<int>(*port));
+}
+
+void MetricsServer::Serve() {
+  if (server_) server_->Serve();
+}
+
+void MetricsServer::Stop() {
+  if (server_) server_->Stop();
+}
+
+std::string MetricsServer::BaseUrl() const { return server_ ? server_->BaseUrl() : ""; }
+
+}  // namespace vodfs::cli
