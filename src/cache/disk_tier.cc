@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "vodfs/util/crc32c.h"
@@ -51,6 +53,8 @@ std::string ObjectHash(const std::string& object) {
                 static_cast<unsigned long long>(str::StableHash64(object, 2)));
   return buf;
 }
+
+constexpr size_t kDirectAlign = 4096;
 
 struct Fd {
   int fd = -1;
@@ -106,6 +110,7 @@ struct DiskTier::Extent {
   bool evicted = false;
   int writers = 0;  // writes in progress (not evictable meanwhile)
   std::shared_ptr<Fd> fd;
+  std::shared_ptr<Fd> direct;  // the same file opened O_DIRECT for block data (null: unsupported)
   std::mutex io;  // one writer at a time
   std::list<std::shared_ptr<Extent>>::iterator lru;
 };
@@ -262,6 +267,7 @@ void DiskTier::Start() {
   running_ = true;
   stopping_ = false;
   writer_ = std::thread([this] { WriterLoop(); });
+  pthread_setname_np(writer_.native_handle(), "vodfs-disk");
 }
 
 void DiskTier::Stop() {
@@ -447,9 +453,11 @@ void DiskTier::Write(const BlockKey& key, const Block& block) {
     VODFS_LOG(kDebug) << "disk cache: cannot write " << e->path << ": " << std::strerror(err);
   };
   std::shared_ptr<Fd> fd;
+  std::shared_ptr<Fd> direct;
   {
     std::lock_guard<std::mutex> lock(mu_);
     fd = e->fd;
+    direct = e->direct;
   }
   if (!fd) {
     const std::string dir = e->path.substr(0, e->path.rfind('/'));
@@ -478,8 +486,20 @@ void DiskTier::Write(const BlockKey& key, const Block& block) {
       }
       if (int err = PwriteAll(f, h, kHeaderSize, 0)) return fail(err);
     }
+    if (direct_io_) {
+      // Block data bypasses the page cache: a cold read of a large file
+      // would otherwise pay for it twice (copying into dirty pages, then
+      // writing them back) and crowd out what readers need.
+      int d = ::open(e->path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+      if (d >= 0) {
+        direct = std::make_shared<Fd>(d);  // kept below with the extent
+      } else {
+        direct_io_ = false;  // e.g. tmpfs
+      }
+    }
     std::lock_guard<std::mutex> lock(mu_);
     e->fd = fd;
+    e->direct = direct;
     if (e->bytes == 0) {
       e->bytes = kHeaderSize;
       if (!e->evicted) bytes_ += kHeaderSize;
@@ -488,13 +508,42 @@ void DiskTier::Write(const BlockKey& key, const Block& block) {
   // The block first, then its record: a crash in between leaves a block
   // without a (valid) record, which is simply absent.
   const off_t off = static_cast<off_t>(kHeaderSize + slot * options_.block_size);
-  int err = PwriteAll(fd->fd, block->data(), block->size(), off);
+  if (!direct) {
+    std::lock_guard<std::mutex> lock(mu_);
+    direct = e->direct;
+  }
+  auto write_block = [&]() -> int {
+    if (direct) {
+      // O_DIRECT wants an aligned buffer and length: the block is copied
+      // into one and padded with zeros (the slot is a whole block anyway).
+      const size_t padded = (block->size() + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+      thread_local std::unique_ptr<char, decltype(&std::free)> bounce(nullptr, &std::free);
+      thread_local size_t bounce_size = 0;
+      if (bounce_size < padded) {
+        bounce.reset(static_cast<char*>(std::aligned_alloc(kDirectAlign, padded)));
+        bounce_size = bounce ? padded : 0;
+      }
+      if (bounce) {
+        std::memcpy(bounce.get(), block->data(), block->size());
+        std::memset(bounce.get() + block->size(), 0, padded - block->size());
+        const int err = PwriteAll(direct->fd, bounce.get(), padded, off);
+        if (err != EINVAL) return err;
+      }
+      // Refused (alignment rules of this file system): buffered from now on.
+      direct_io_ = false;
+      direct.reset();
+      std::lock_guard<std::mutex> lock(mu_);
+      e->direct.reset();
+    }
+    return PwriteAll(fd->fd, block->data(), block->size(), off);
+  };
+  int err = write_block();
   if (err == ENOSPC) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       EvictLocked(bytes_ - std::min(bytes_, options_.quota / 10));
     }
-    err = PwriteAll(fd->fd, block->data(), block->size(), off);
+    err = write_block();
   }
   if (err) return fail(err);
   const uint32_t len = static_cast<uint32_t>(block->size());

@@ -82,6 +82,7 @@ int RunMount(const Options& in) {
   media_http_options.ca_path = o.ca_path;
   media_http_options.user_agent = o.media_user_agent;
   media_http_options.max_idle_connections = 128;
+  media_http_options.receive_buffer = 512 << 10;  // libcurl's maximum
   auto media_http = http::NewCurlHttpClient(media_http_options);
   http::Headers media_headers;
   if (!o.referer.empty()) media_headers.emplace_back("Referer", o.referer);

@@ -67,10 +67,10 @@ std::string Emulator::StorageLocation() const {
 std::string Emulator::MediaUrl(const std::string& key, bool cdn, int64_t auth_timeout,
                                const std::string& rand, const std::string& uid) const {
   const std::string path = "/" + str::PercentEncodePath(key);
-  if (!options_.external_origin.empty()) return options_.external_origin + path;
+  const bool external = !options_.external_origin.empty();
   const int64_t now = Now();
   const int64_t lifetime = url_lifetime_override_ > 0 ? url_lifetime_override_.load() : auth_timeout;
-  if (cdn && options_.cdn_enabled) {
+  if (cdn && options_.cdn_enabled && !external) {
     const std::string base = cdn_url();
     // The signing timestamp is chosen so that the URL expires exactly
     // `lifetime` seconds from now under the domain's validity window.
@@ -91,7 +91,9 @@ std::string Emulator::MediaUrl(const std::string& key, bool cdn, int64_t auth_ti
         return base + auth::CdnSignTypeC(path, ts, k);
     }
   }
-  std::string url = oss_url() + "/" + options_.oss_bucket + path;
+  // An external origin (a plain web server with the library's files) gets
+  // OSS-signed URLs too: it ignores the query, vodfs handles them as usual.
+  std::string url = external ? options_.external_origin + path : oss_url() + "/" + options_.oss_bucket + path;
   if (!options_.oss_private) return url;
   auth::OssPresignInput in;
   in.bucket = options_.oss_bucket;

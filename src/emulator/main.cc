@@ -62,7 +62,7 @@ Media:
   --referer-allow DOMAIN     CDN Referer allow-list (repeatable); empty refused
   --allow-empty-referer      ...unless this is given
   --auth-timeout S           default URL lifetime (3600)
-  --external-origin URL      hand out unsigned URLs on this origin instead
+  --external-origin URL      hand out (OSS-signed) URLs on this web server instead
   --imds-role NAME           RAM role name served by --imds-port
   --imds-require-token       refuse metadata requests without an IMDSv2 token
 

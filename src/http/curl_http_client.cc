@@ -271,6 +271,7 @@ class CurlHttpClient final : public HttpClient {
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (!options_.ca_path.empty()) curl_easy_setopt(c, CURLOPT_CAPATH, options_.ca_path.c_str());
     curl_easy_setopt(c, CURLOPT_MAXCONNECTS, static_cast<long>(options_.max_idle_connections));
+    if (options_.receive_buffer) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, static_cast<long>(options_.receive_buffer));
     // Content is compared byte for byte with the origin: no transparent
     // decoding of compressed bodies.
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, nullptr);

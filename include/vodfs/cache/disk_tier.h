@@ -20,6 +20,7 @@
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -113,6 +114,7 @@ class DiskTier final : public SecondTier {
   void Touch(const std::shared_ptr<Extent>& e);
 
   DiskTierOptions options_;
+  std::atomic<bool> direct_io_{true};  // block data with O_DIRECT while the file system takes it
   int lock_fd_ = -1;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Extent>> extents_;  // "<object>\x1f<extent>"

@@ -96,6 +96,9 @@ struct CurlOptions {
   std::string user_agent;  // default "vodfs/<version>"
   // Idle connections kept for reuse across requests and threads.
   size_t max_idle_connections = 64;
+  // libcurl's receive buffer (CURLOPT_BUFFERSIZE): large bodies arrive in
+  // fewer, larger pieces. 0 = libcurl's default (16 KiB).
+  size_t receive_buffer = 0;
   // Proxies come from the usual environment variables (http_proxy,
   // https_proxy, no_proxy, all_proxy), which libcurl honours.
 };

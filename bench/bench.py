@@ -1,0 +1,949 @@
+#!/usr/bin/env python3
+"""The vodfs benchmark (docs/PERFORMANCE.md): vodfs against rclone mount and
+httpdirfs on one nginx origin with 20 ms added round trip, with curl and the
+local disk as limits. Run it through bench/run.sh, which installs and builds
+what it needs; this script expects root, the tools on PATH and a build tree.
+
+Every configuration reads the same files from the same origin; every read is
+checked against the origin's bytes; every number lands in the raw JSON file.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+NS = "vodfsb"
+HOST_IP = "10.213.0.1"
+NS_IP = "10.213.0.2"
+NGINX_PORT = 8080
+QUEUE = 7
+MiB = 1 << 20
+GiB = 1 << 30
+
+DEMO_ID = "LTAI5tEmulatorDemoKey"
+DEMO_SECRET = "EmulatorDemoSecret0123456789abcd"
+
+BIG_ID = "b16b16b16b16b16b16b16b16b16b16b1"
+SMALL_ID = "5a115a115a115a115a115a115a115a11"
+
+
+def log(*a):
+    print("[bench]", *a, file=sys.stderr, flush=True)
+
+
+def sh(cmd, check=True, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=check, **kw)
+
+
+def out(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, capture_output=True, text=True, **kw).stdout
+
+
+def drop_caches():
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def sha256_file(path, offset=0, length=None):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = length
+        while True:
+            n = 8 * MiB if left is None else min(8 * MiB, left)
+            if n == 0:
+                break
+            b = f.read(n)
+            if not b:
+                break
+            h.update(b)
+            if left is not None:
+                left -= len(b)
+    return h.hexdigest()
+
+
+def peak_rss_kib(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+# ---------------------------------------------------------------- the library
+
+def make_library(root: Path):
+    """A folder library: a >= 1 GiB MP4 with its moov atom at the end, a
+    smaller video with a transcode, covers and an image. Reused if present."""
+    lib = root / "library"
+    manifest = lib / "manifest.json"
+    if manifest.exists():
+        return lib
+    log("making the library (ffmpeg) in", lib)
+    tmp = root / "gen"
+    tmp.mkdir(parents=True, exist_ok=True)
+    big_dir = lib / "media" / BIG_ID
+    small_dir = lib / "media" / SMALL_ID
+    for d in (big_dir, small_dir, lib / "images"):
+        d.mkdir(parents=True, exist_ok=True)
+    clip = tmp / "clip.mp4"
+    # Noise keeps the bitrate high (about 150 Mbit/s), so 1 GiB is a minute.
+    sh(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=11",
+        "-f", "lavfi", "-i", "sine=f=440:r=48000:d=11", "-vf", "noise=alls=30:allf=t",
+        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "14", "-g", "50",
+        "-c:a", "aac", "-b:a", "128k", "-y", str(clip)])
+    copies = -(-int(1.08 * GiB) // clip.stat().st_size)
+    (tmp / "list.txt").write_text("".join(f"file '{clip}'\n" for _ in range(copies)))
+    # The mp4 muxer writes moov after mdat unless told otherwise.
+    sh(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(tmp / "list.txt"),
+        "-c", "copy", "-y", str(big_dir / "source.mp4")])
+    sh(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(tmp / "list.txt"),
+        "-t", "5", "-c", "copy", "-y", str(small_dir / "source.mp4")])
+    sh(["ffmpeg", "-v", "error", "-i", str(small_dir / "source.mp4"), "-vf", "scale=640:360",
+        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-c:a", "copy", "-y", str(small_dir / "SD.mp4")])
+    for d in (big_dir, small_dir):
+        sh(["ffmpeg", "-v", "error", "-ss", "1", "-i", str(d / "source.mp4"), "-frames:v", "1", "-y",
+            str(d / "cover.jpg")])
+    shutil.copy(big_dir / "cover.jpg", lib / "images" / "poster.jpg")
+    shutil.rmtree(tmp)
+    big = big_dir / "source.mp4"
+    assert big.stat().st_size >= GiB, "the big file must be at least 1 GiB"
+
+    def video(vid, title, d, streams):
+        return {"id": vid, "type": "video", "title": title, "status": "Normal", "duration": 60,
+                "creation_time": "2024-05-01T10:00:00Z", "modification_time": "2024-05-01T10:00:00Z",
+                "cover": f"media/{vid}/cover.jpg",
+                "source": {"file": f"media/{vid}/source.mp4", "file_name": f"{title.lower()}.mp4"},
+                "streams": streams}
+
+    m = {"categories": [],
+         "media": [video(BIG_ID, "Big", big_dir, []),
+                   video(SMALL_ID, "Small", small_dir,
+                         [{"definition": "SD", "format": "mp4", "file": f"media/{SMALL_ID}/SD.mp4",
+                           "width": 640, "height": 360, "duration": 5}])],
+         "images": [{"id": "1a2e1a2e1a2e1a2e1a2e1a2e1a2e1a2e", "title": "Poster", "file": "images/poster.jpg",
+                     "image_type": "default", "original_file_name": "poster.jpg",
+                     "creation_time": "2024-05-01T10:00:00Z"}]}
+    manifest.write_text(json.dumps(m, indent=1))
+    return lib
+
+
+# ---------------------------------------------------------------- the network
+
+class Network:
+    """A namespace behind a veth pair; packets both ways wait `delay_ms` in an
+    NFQUEUE delayer, so the round trip grows by twice that."""
+
+    def __init__(self, build: Path, work: Path, delay_ms: float):
+        self.build, self.work, self.delay_ms = build, work, delay_ms
+        self.delayer = None
+
+    def up(self):
+        self.down()
+        sh(f"ip netns add {NS}")
+        sh(f"ip link add vb0 type veth peer name vb1")
+        sh(f"ip link set vb1 netns {NS}")
+        sh(f"ip addr add {HOST_IP}/24 dev vb0 && ip link set vb0 up")
+        sh(f"ip netns exec {NS} sh -c 'ip addr add {NS_IP}/24 dev vb1 && ip link set vb1 up && ip link set lo up'")
+        self.delayer = subprocess.Popen([str(self.build / "bench" / "vodfs-nfq-delay"), "--queue", str(QUEUE),
+                                         "--delay-ms", str(self.delay_ms / 2)],
+                                        stderr=open(self.work / "delayer.log", "w"))
+        time.sleep(0.3)
+        if self.delayer.poll() is not None:
+            raise RuntimeError("the NFQUEUE delayer did not start: " + (self.work / "delayer.log").read_text())
+        # No --queue-bypass: without the delayer, packets wait, never skip it.
+        sh(f"iptables -I OUTPUT -d {NS_IP}/32 -j NFQUEUE --queue-num {QUEUE}")
+        sh(f"iptables -I INPUT -s {NS_IP}/32 -j NFQUEUE --queue-num {QUEUE}")
+
+    def down(self):
+        for chain, flag in (("OUTPUT", "-d"), ("INPUT", "-s")):
+            while subprocess.run(f"iptables -D {chain} {flag} {NS_IP}/32 -j NFQUEUE --queue-num {QUEUE}",
+                                 shell=True, capture_output=True).returncode == 0:
+                pass
+        if self.delayer and self.delayer.poll() is None:
+            self.delayer.send_signal(signal.SIGTERM)
+            self.delayer.wait(10)
+        subprocess.run(f"ip netns pids {NS} 2>/dev/null | xargs -r kill", shell=True)
+        subprocess.run(f"ip link del vb0 2>/dev/null; ip netns del {NS} 2>/dev/null", shell=True)
+
+    def rtt_ms(self):
+        # A TCP handshake is one round trip.
+        t = out(["curl", "-s", "-o", "/dev/null", "-w", "%{time_connect}", f"http://{NS_IP}:{NGINX_PORT}/"])
+        return float(t) * 1000
+
+
+class Nginx:
+    def __init__(self, lib: Path, work: Path):
+        self.lib, self.work = lib, work
+        self.access = work / "nginx-access.log"
+        self.mark = 0
+
+    def start(self):
+        conf = self.work / "nginx.conf"
+        conf.write_text(f"""
+worker_processes 2;
+daemon on;
+pid {self.work}/nginx.pid;
+error_log {self.work}/nginx-error.log;
+events {{ worker_connections 8192; }}
+http {{
+  log_format bench '$request_method $uri $status $body_bytes_sent';
+  access_log {self.access} bench;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 600s;
+  types {{ video/mp4 mp4; image/jpeg jpg; application/json json; }}
+  server {{
+    listen {NS_IP}:{NGINX_PORT};
+    root {self.lib};
+    autoindex on;
+  }}
+}}
+""")
+        self.access.write_text("")
+        sh(["ip", "netns", "exec", NS, "nginx", "-c", str(conf)])
+
+    def stop(self):
+        pid = self.work / "nginx.pid"
+        if pid.exists():
+            subprocess.run(["kill", pid.read_text().strip()], capture_output=True)
+            time.sleep(0.3)
+
+    def begin(self):
+        # nginx writes a line when a response ends; give stragglers a moment.
+        time.sleep(0.5)
+        self.mark = self.access.stat().st_size
+
+    def since(self):
+        """(media bytes, requests) logged since begin(): file bodies only,
+        not directory listings."""
+        time.sleep(0.5)
+        with open(self.access, "rb") as f:
+            f.seek(self.mark)
+            text = f.read().decode(errors="replace")
+        nbytes = nreq = 0
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) != 4 or parts[1].endswith("/"):
+                continue
+            nbytes += int(parts[3])
+            nreq += 1
+        return nbytes, nreq
+
+
+class Emulator:
+    def __init__(self, build: Path, work: Path, args):
+        self.build, self.work, self.args = build, work, args
+        self.proc = None
+        self.addr = {}
+
+    def start(self):
+        addr_file = self.work / "emulator-addr.json"
+        if addr_file.exists():
+            addr_file.unlink()
+        cmd = ["ip", "netns", "exec", NS, str(self.build / "src" / "emulator" / "vodfs-emulator"),
+               "--bind", NS_IP, "--address-file", str(addr_file)] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(self.work / "emulator.log", "w"))
+        for _ in range(600):
+            if addr_file.exists() and addr_file.stat().st_size > 0:
+                self.addr = json.loads(addr_file.read_text())
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("the emulator did not start: " + (self.work / "emulator.log").read_text()[-2000:])
+
+    def control(self, path):
+        return json.loads(out(["curl", "-s", self.addr["control"] + path]))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# ---------------------------------------------------------------- the mounts
+
+class Mount:
+    """One mounted configuration; `big` and `tree` are paths on it."""
+    name = ""
+
+    def __init__(self, bench):
+        self.b = bench
+        self.mnt = Path(tempfile.mkdtemp(prefix=f"mnt-{self.name}-", dir=bench.work))
+        self.pid = None
+
+    def unmount(self):
+        subprocess.run(["fusermount3", "-u", "-z", str(self.mnt)], capture_output=True)
+        if self.pid:
+            for _ in range(100):
+                if not Path(f"/proc/{self.pid}").exists():
+                    break
+                time.sleep(0.1)
+        try:
+            self.mnt.rmdir()
+        except OSError:
+            pass
+
+    def wait_mounted(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.ismount(self.mnt):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not mount")
+
+    def find_pid(self, pattern):
+        r = subprocess.run(["pgrep", "-n", "-f", pattern], capture_output=True, text=True)
+        return int(r.stdout.split()[0]) if r.returncode == 0 and r.stdout.strip() else None
+
+    def peak_rss_mib(self):
+        k = peak_rss_kib(self.pid) if self.pid else None
+        return None if k is None else k / 1024
+
+    def origin_bytes(self):
+        return None  # from nginx's log
+
+
+class VodfsMount(Mount):
+    name = "vodfs"
+
+    def __init__(self, bench, cache_dir=None, extra=()):
+        super().__init__(bench)
+        self.cache_dir = cache_dir or Path(tempfile.mkdtemp(prefix="vodfs-cache-", dir=bench.work))
+        env = dict(os.environ, ALIBABA_CLOUD_ACCESS_KEY_ID=DEMO_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEMO_SECRET,
+                   ALIBABA_CLOUD_ECS_METADATA_DISABLED="true")
+        log_file = bench.work / "vodfs.log"
+        self.proc = subprocess.Popen([str(bench.build / "mount" / "vodfs"), bench.emulator.addr["api"], str(self.mnt),
+                                      "-f", "--cache_dir", str(self.cache_dir), *extra],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=open(log_file, "a"))
+        self.pid = self.proc.pid
+        self.wait_mounted()
+        videos = self.mnt / "videos"
+        self.big = next(p for p in videos.iterdir() if p.name.endswith(f"[{BIG_ID}]")) / "source.mp4"
+        self.tree = self.mnt
+
+    def stats(self):
+        return json.loads((self.mnt / ".vodfs" / "stats").read_text())
+
+    def unmount(self):
+        super().unmount()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class RcloneMount(Mount):
+    def __init__(self, bench, mode):
+        self.name = f"rclone-{mode}"
+        super().__init__(bench)
+        self.cache_dir = Path(tempfile.mkdtemp(prefix="rclone-cache-", dir=bench.work))
+        conf = bench.work / "rclone.conf"
+        conf.touch()
+        sh(["rclone", "mount", ":http:", str(self.mnt), "--http-url", f"http://{NS_IP}:{NGINX_PORT}/",
+            "--read-only", "--vfs-cache-mode", mode, "--cache-dir", str(self.cache_dir), "--config", str(conf),
+            "--daemon", "--log-file", str(bench.work / f"{self.name}.log")])
+        self.wait_mounted()
+        self.pid = self.find_pid(f"rclone mount :http: {self.mnt}")
+        self.big = self.mnt / "media" / BIG_ID / "source.mp4"
+        self.tree = self.mnt
+
+
+class HttpdirfsMount(Mount):
+    def __init__(self, bench, cache):
+        self.name = "httpdirfs-cache" if cache else "httpdirfs"
+        super().__init__(bench)
+        args = ["httpdirfs", "--no-range-check"]
+        if cache:
+            self.cache_dir = Path(tempfile.mkdtemp(prefix="httpdirfs-cache-", dir=bench.work))
+            args += ["--cache", "--cache-location", str(self.cache_dir)]
+        sh(args + [f"http://{NS_IP}:{NGINX_PORT}/", str(self.mnt)], stdout=subprocess.DEVNULL,
+           stderr=open(bench.work / f"{self.name}.log", "a"))
+        self.wait_mounted()
+        self.pid = self.find_pid(f"httpdirfs.*{self.mnt}")
+        self.big = self.mnt / "media" / BIG_ID / "source.mp4"
+        self.tree = self.mnt
+
+
+# ---------------------------------------------------------------- the workloads
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = Path(args.build).resolve()
+        self.work = Path(args.work).resolve()
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.results = {"rows": {}, "checks": [], "environment": {}}
+        self.failures = []
+        self.timeout = args.timeout
+
+    # -- helpers
+    def check(self, what, ok, detail=""):
+        self.results["checks"].append({"check": what, "ok": bool(ok), "detail": detail})
+        if not ok:
+            self.failures.append(f"{what}: {detail}")
+            log("CHECK FAILED:", what, detail)
+
+    def record(self, row, config, **values):
+        self.results["rows"].setdefault(row, {})[config] = values
+        log(f"{row:<22} {config:<16} " + " ".join(f"{k}={v}" for k, v in values.items()))
+        self.save()
+
+    def save(self):
+        Path(self.args.raw).write_text(json.dumps(self.results, indent=1))
+
+    def run_timed(self, cmd, **kw):
+        """(seconds, CompletedProcess) or (None, None) on timeout."""
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout, **kw)
+        except subprocess.TimeoutExpired:
+            return None, None
+        return time.monotonic() - t0, p
+
+    def mounts(self, which):
+        makers = {
+            "vodfs": lambda: VodfsMount(self),
+            "rclone-off": lambda: RcloneMount(self, "off"),
+            "rclone-full": lambda: RcloneMount(self, "full"),
+            "httpdirfs": lambda: HttpdirfsMount(self, False),
+            "httpdirfs-cache": lambda: HttpdirfsMount(self, True),
+        }
+        return [(n, makers[n]) for n in which]
+
+    def cold(self, make):
+        drop_caches()
+        m = make()
+        drop_caches()
+        return m
+
+    def read_file(self, path, **kw):
+        cmd = [str(self.build / "bench" / "vodfs-bench-read"), str(path)]
+        for k, v in kw.items():
+            cmd += [f"--{k}", str(v)]
+        t, p = self.run_timed(cmd)
+        if t is None:
+            return None
+        r = json.loads(p.stdout) if p.stdout.strip() else {"error": p.stderr}
+        r["wall"] = t
+        return r
+
+    # -- set-up
+    def setup(self):
+        self.lib = make_library(self.work)
+        self.big_local = self.lib / "media" / BIG_ID / "source.mp4"
+        self.big_size = self.big_local.stat().st_size
+        log("hashing the origin's copy")
+        self.big_sha = sha256_file(self.big_local)
+        self.net = Network(self.build, self.work, self.args.rtt_ms)
+        self.net.up()
+        self.nginx = Nginx(self.lib, self.work)
+        self.nginx.start()
+        self.emulator = Emulator(self.build, self.work, ["--library", str(self.lib), "--external-origin",
+                                                         f"http://{NS_IP}:{NGINX_PORT}"])
+        self.emulator.start()
+        rtt = sum(self.net.rtt_ms() for _ in range(5)) / 5
+        self.results["environment"] = {
+            "rtt_ms": round(rtt, 2), "kernel": os.uname().release, "cpus": os.cpu_count(),
+            "big_file_bytes": self.big_size,
+            "rclone": out(["rclone", "version"]).splitlines()[0],
+            "httpdirfs": out("httpdirfs --version 2>&1 | head -1").strip(),
+            "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        }
+        log(f"origin up: RTT {rtt:.1f} ms")
+        self.check("round trip near the target", abs(rtt - self.args.rtt_ms) < 0.5 * self.args.rtt_ms + 2,
+                   f"{rtt:.1f} ms")
+
+    def teardown(self):
+        subprocess.run("for m in $(grep -o '/[^ ]*/mnt-[^ ]*' /proc/mounts); do fusermount3 -u -z $m; done",
+                       shell=True, capture_output=True)
+        subprocess.run(["pkill", "-f", "rclone mount :http:"], capture_output=True)
+        if hasattr(self, "emulator"):
+            self.emulator.stop()
+        if hasattr(self, "nginx"):
+            self.nginx.stop()
+        if hasattr(self, "net"):
+            self.net.down()
+
+    # -- limits
+    def curl_sequential(self):
+        url = f"http://{NS_IP}:{NGINX_PORT}/media/{BIG_ID}/source.mp4"
+        shm = Path(tempfile.mkdtemp(prefix="vodfs-bench-", dir="/dev/shm"))
+        try:
+            for streams in (1, 4):
+                part = -(-self.big_size // streams)
+                t0 = time.monotonic()
+                procs = [subprocess.Popen(["curl", "-s", "-f", "-r", f"{i * part}-{min(self.big_size, (i + 1) * part) - 1}",
+                                           "-o", str(shm / f"p{i}"), url]) for i in range(streams)]
+                ok = all(p.wait() == 0 for p in procs)
+                t = time.monotonic() - t0
+                h = hashlib.sha256()
+                for i in range(streams):
+                    with open(shm / f"p{i}", "rb") as f:
+                        while b := f.read(8 * MiB):
+                            h.update(b)
+                    (shm / f"p{i}").unlink()
+                self.check(f"curl {streams} stream(s) bytes", ok and h.hexdigest() == self.big_sha)
+                self.record("seq_cold", f"curl-{streams}", mib_s=round(self.big_size / MiB / t, 1), seconds=round(t, 2))
+        finally:
+            shutil.rmtree(shm, ignore_errors=True)
+
+    def local_sequential(self, row):
+        drop_caches()
+        r = self.read_file(self.big_local)
+        self.check(f"{row} local bytes", r and r["sha256"] == self.big_sha)
+        self.record(row, "local", mib_s=round(r["mib_s"], 1), seconds=round(r["seconds"], 2))
+
+    # -- workloads
+    def seq_cold(self, configs):
+        for name, make in self.mounts(configs):
+            m = self.cold(make)
+            try:
+                self.nginx.begin()
+                r = self.read_file(m.big)
+                fetched, _ = self.nginx.since()
+                if r is None:
+                    self.record("seq_cold", name, timeout=self.timeout)
+                    continue
+                self.check(f"seq_cold {name} bytes", r.get("sha256") == self.big_sha, r.get("error", ""))
+                self.record("seq_cold", name, mib_s=round(r["mib_s"], 1), seconds=round(r["seconds"], 2),
+                            origin_mib=round(fetched / MiB, 1), peak_rss_mib=m.peak_rss_mib())
+            finally:
+                m.unmount()
+
+    def reread_after_remount(self, configs):
+        for name, make in self.mounts(configs):
+            m = make()
+            try:
+                warm = self.read_file(m.big)
+                if warm is None:
+                    self.record("reread_remount", name, timeout=self.timeout)
+                    continue
+            finally:
+                m.unmount()
+            cache = getattr(m, "cache_dir", None)
+            if name == "vodfs":
+                again = lambda: VodfsMount(self, cache_dir=cache)
+            elif name.startswith("rclone"):
+                again = lambda: self._rclone_again(m)
+            else:
+                again = lambda: self._httpdirfs_again(m)
+            m2 = self.cold(again)
+            try:
+                self.nginx.begin()
+                r = self.read_file(m2.big)
+                fetched, _ = self.nginx.since()
+                if r is None:
+                    self.record("reread_remount", name, timeout=self.timeout)
+                    continue
+                self.check(f"reread_remount {name} bytes", r.get("sha256") == self.big_sha)
+                self.record("reread_remount", name, mib_s=round(r["mib_s"], 1), seconds=round(r["seconds"], 2),
+                            origin_mib=round(fetched / MiB, 2))
+            finally:
+                m2.unmount()
+
+    def _rclone_again(self, old):
+        m = RcloneMount.__new__(RcloneMount)
+        m.name = old.name
+        Mount.__init__(m, self)
+        m.cache_dir = old.cache_dir
+        mode = old.name.split("-", 1)[1]
+        sh(["rclone", "mount", ":http:", str(m.mnt), "--http-url", f"http://{NS_IP}:{NGINX_PORT}/",
+            "--read-only", "--vfs-cache-mode", mode, "--cache-dir", str(m.cache_dir),
+            "--config", str(self.work / "rclone.conf"), "--daemon", "--log-file", str(self.work / f"{m.name}.log")])
+        m.wait_mounted()
+        m.pid = m.find_pid(f"rclone mount :http: {m.mnt}")
+        m.big = m.mnt / "media" / BIG_ID / "source.mp4"
+        m.tree = m.mnt
+        return m
+
+    def _httpdirfs_again(self, old):
+        m = HttpdirfsMount.__new__(HttpdirfsMount)
+        m.name = old.name
+        Mount.__init__(m, self)
+        args = ["httpdirfs", "--no-range-check"]
+        if getattr(old, "cache_dir", None):
+            m.cache_dir = old.cache_dir
+            args += ["--cache", "--cache-location", str(m.cache_dir)]
+        sh(args + [f"http://{NS_IP}:{NGINX_PORT}/", str(m.mnt)], stdout=subprocess.DEVNULL,
+           stderr=open(self.work / f"{m.name}.log", "a"))
+        m.wait_mounted()
+        m.pid = m.find_pid(f"httpdirfs.*{m.mnt}")
+        m.big = m.mnt / "media" / BIG_ID / "source.mp4"
+        m.tree = m.mnt
+        return m
+
+    def random_ranges(self, seed, count, size=64 * 1024):
+        rng = random.Random(seed)
+        blocks = self.big_size // size
+        return [(rng.randrange(blocks) * size, size) for _ in range(count)]
+
+    def fio_random(self, configs):
+        count = self.args.random_reads
+        for jobs in (1, 4):
+            lists = [self.random_ranges(1000 * jobs + j, count) for j in range(jobs)]
+            asked = sum(l for lst in lists for _, l in lst)
+            # curl issuing the same ranges, one connection per job.
+            url = f"http://{NS_IP}:{NGINX_PORT}/media/{BIG_ID}/source.mp4"
+            cfgs = []
+            for j, lst in enumerate(lists):
+                c = self.work / f"curl-ranges-{jobs}-{j}.conf"
+                c.write_text("".join(f'url = "{url}"\nrange = "{o}-{o + l - 1}"\noutput = "/dev/null"\nnext\n'
+                                     for o, l in lst))
+                cfgs.append(c)
+            t0 = time.monotonic()
+            procs = [subprocess.Popen(["curl", "-s", "-f", "-K", str(c)]) for c in cfgs]
+            ok = all(p.wait() == 0 for p in procs)
+            t = time.monotonic() - t0
+            self.check(f"curl random {jobs} job(s)", ok)
+            self.record(f"fio_rand_{jobs}job", "curl", iops=round(jobs * count / t, 1), seconds=round(t, 2))
+            for name, make in self.mounts(configs):
+                m = self.cold(make)
+                try:
+                    job = self.work / f"fio-{jobs}.fio"
+                    text = ("[global]\nioengine=psync\nthread=1\ngroup_reporting=1\ninvalidate=1\n"
+                            "fadvise_hint=random\n")
+                    for j, lst in enumerate(lists):
+                        log_path = self.work / f"fio-{jobs}-{j}.iolog"
+                        log_path.write_text("fio version 2 iolog\n" + f"{m.big} add\n{m.big} open\n" +
+                                            "".join(f"{m.big} read {o} {l}\n" for o, l in lst) + f"{m.big} close\n")
+                        text += f"[job{j}]\nread_iolog={log_path}\n"
+                    job.write_text(text)
+                    self.nginx.begin()
+                    t, p = self.run_timed(["fio", "--output-format=json", str(job)])
+                    fetched, nreq = self.nginx.since()
+                    if t is None:
+                        self.record(f"fio_rand_{jobs}job", name, timeout=self.timeout)
+                        continue
+                    if p.returncode != 0:
+                        self.check(f"fio {name} {jobs} job(s) ran", False, p.stderr[-500:])
+                        continue
+                    res = json.loads(p.stdout[p.stdout.index("{"):])
+                    rd = res["jobs"][0]["read"]
+                    iops = rd["iops"]
+                    # The same ranges read back through the mount, checked.
+                    lst_path = self.work / "ranges.txt"
+                    lst_path.write_text("".join(f"{o} {l}\n" for lst in lists for o, l in lst))
+                    v = subprocess.run([str(self.build / "bench" / "vodfs-bench-read"), "--ranges", str(lst_path),
+                                        "--ref", str(self.big_local), str(m.big)], capture_output=True, text=True,
+                                       timeout=self.timeout)
+                    vr = json.loads(v.stdout) if v.stdout.strip() else {}
+                    self.check(f"fio_rand_{jobs}job {name} bytes", v.returncode == 0, v.stdout.strip())
+                    self.record(f"fio_rand_{jobs}job", name, iops=round(iops, 1),
+                                ios=rd["total_ios"], origin_mib=round(fetched / MiB, 2),
+                                asked_mib=round(asked / MiB, 2), origin_ratio=round(fetched / asked, 2),
+                                requests=nreq, zero_filled=vr.get("zero_filled"), peak_rss_mib=m.peak_rss_mib())
+                finally:
+                    m.unmount()
+
+    def ffprobe_cold(self, configs):
+        ref = out(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(self.big_local)])
+        ref_j = json.loads(ref)
+        for s in ref_j["streams"]:
+            s.pop("filename", None)
+        drop_caches()
+        t, p = self.run_timed(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
+                               str(self.big_local)])
+        self.record("ffprobe_cold", "local", seconds=round(t, 3))
+        for name, make in self.mounts(configs):
+            m = self.cold(make)
+            try:
+                self.nginx.begin()
+                t, p = self.run_timed(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
+                                       str(m.big)])
+                fetched, nreq = self.nginx.since()
+                if t is None:
+                    self.record("ffprobe_cold", name, timeout=self.timeout)
+                    continue
+                got = json.loads(p.stdout) if p.returncode == 0 else {}
+                same = got.get("streams") == ref_j["streams"] and \
+                    got.get("format", {}).get("duration") == ref_j["format"]["duration"]
+                self.check(f"ffprobe {name} output", same, p.stderr[-300:])
+                self.record("ffprobe_cold", name, seconds=round(t, 3), origin_mib=round(fetched / MiB, 2),
+                            requests=nreq)
+            finally:
+                m.unmount()
+
+    def remux_cold(self, configs):
+        def remux(path):
+            cmd = (f"ffmpeg -v error -i '{path}' -map 0 -c copy -fflags +bitexact -flags:v +bitexact "
+                   f"-flags:a +bitexact -f matroska - | openssl dgst -sha256 -r")
+            t, p = self.run_timed(["bash", "-o", "pipefail", "-c", cmd])
+            return t, (p.stdout.split()[0] if p and p.returncode == 0 and p.stdout else None)
+
+        drop_caches()
+        t, ref = remux(self.big_local)
+        self.record("remux_cold", "local", seconds=round(t, 2))
+        for name, make in self.mounts(configs):
+            m = self.cold(make)
+            try:
+                self.nginx.begin()
+                t, h = remux(m.big)
+                fetched, _ = self.nginx.since()
+                if t is None:
+                    self.record("remux_cold", name, timeout=self.timeout)
+                    continue
+                self.check(f"remux {name} output", h == ref, f"{h} vs {ref}")
+                self.record("remux_cold", name, seconds=round(t, 2), origin_mib=round(fetched / MiB, 1))
+            finally:
+                m.unmount()
+
+    def rsync(self, configs):
+        for name, make in self.mounts(configs):
+            m = self.cold(make)
+            dest = Path(tempfile.mkdtemp(prefix=f"rsync-{name}-", dir=self.work))
+            try:
+                self.nginx.begin()
+                t, p = self.run_timed(["rsync", "-a", "--stats", f"{m.tree}/", f"{dest}/"])
+                fetched, _ = self.nginx.since()
+                if t is None:
+                    self.record("rsync_first", name, timeout=self.timeout)
+                    continue
+                self.check(f"rsync {name} first run", p.returncode == 0, p.stderr[-300:])
+                copied_big = dest / m.big.relative_to(m.tree)
+                self.check(f"rsync {name} bytes", copied_big.exists() and sha256_file(copied_big) == self.big_sha)
+                self.record("rsync_first", name, seconds=round(t, 2), origin_mib=round(fetched / MiB, 1))
+                self.nginx.begin()
+                t2, p2 = self.run_timed(["rsync", "-a", "--stats", f"{m.tree}/", f"{dest}/"])
+                fetched2, _ = self.nginx.since()
+                files = re.search(r"Number of regular files transferred: ([\d,]+)", p2.stdout if p2 else "")
+                nfiles = int(files.group(1).replace(",", "")) if files else None
+                self.record("rsync_second", name, seconds=round(t2, 2) if t2 else None, files=nfiles,
+                            origin_bytes=fetched2)
+                if name == "vodfs":
+                    self.check("rsync vodfs second run copies nothing", nfiles == 0 and fetched2 == 0,
+                               f"{nfiles} files, {fetched2} bytes")
+            finally:
+                m.unmount()
+                shutil.rmtree(dest, ignore_errors=True)
+
+    def parallel_readers(self, configs, readers=16):
+        budget = self.args.memory_budget_mib
+        span = -(-self.big_size // readers)
+        expect = [sha256_file(self.big_local, i * span, min(span, self.big_size - i * span)) for i in range(readers)]
+        for name, make in self.mounts(configs):
+            if name == "vodfs":
+                make = lambda: VodfsMount(self, extra=["--memory_cache_size", f"{budget}M"])
+            m = self.cold(make)
+            try:
+                self.nginx.begin()
+                t0 = time.monotonic()
+                procs = [subprocess.Popen([str(self.build / "bench" / "vodfs-bench-read"), str(m.big),
+                                           "--from", str(i * span), "--length", str(span)],
+                                          stdout=subprocess.PIPE, text=True) for i in range(readers)]
+                results = []
+                for p in procs:
+                    try:
+                        o, _ = p.communicate(timeout=self.timeout)
+                        results.append(json.loads(o) if o.strip() else None)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        results.append(None)
+                t = time.monotonic() - t0
+                fetched, _ = self.nginx.since()
+                good = all(r and r["sha256"] == e for r, e in zip(results, expect))
+                self.check(f"16 readers {name} bytes", good)
+                rss = m.peak_rss_mib()
+                self.record("readers_16", name, seconds=round(t, 2), mib_s=round(self.big_size / MiB / t, 1),
+                            peak_rss_mib=round(rss, 1) if rss else None,
+                            budget_mib=budget if name == "vodfs" else None, origin_mib=round(fetched / MiB, 1))
+            finally:
+                m.unmount()
+
+    def scale(self):
+        """Listing synthetic libraries with vodfs: time, API calls, peak RSS."""
+        for n in self.args.scale:
+            self.emulator.stop()
+            em = Emulator(self.build, self.work, ["--synthetic", str(n), "--synthetic-size", "1M"])
+            em.start()
+            saved, self.emulator = self.emulator, em
+            try:
+                t0 = time.monotonic()
+                m = VodfsMount(self)
+                names = os.listdir(m.mnt / "videos")
+                t = time.monotonic() - t0
+                calls = em.control("/counters")["api"]
+                rss = m.peak_rss_mib()
+                minimum = -(-n // 100)  # SearchMedia pages of 100, ScrollToken beyond 5,000
+                self.check(f"scale {n}: every video listed", len(names) == n, f"{len(names)}")
+                self.record("list_scale", f"{n}", seconds=round(t, 2), api_calls=calls["total"],
+                            min_calls=minimum, calls_ratio=round(calls["total"] / minimum, 3),
+                            peak_rss_mib=round(rss, 1) if rss else None, calls_by_op=calls["calls"])
+                m.unmount()
+            finally:
+                em.stop()
+                self.emulator = saved
+                self.emulator.start()
+
+    # -- the report
+    def report(self):
+        rows = self.results["rows"]
+        peers = ["rclone-off", "rclone-full", "httpdirfs", "httpdirfs-cache"]
+
+        def val(row, cfg, key):
+            v = rows.get(row, {}).get(cfg, {})
+            return v.get(key)
+
+        def best(row, key, higher):
+            vals = [val(row, p, key) for p in peers if val(row, p, key) is not None]
+            if not vals:
+                return None
+            return max(vals) if higher else min(vals)
+
+        targets = []
+
+        def target(name, measured, op, limit, note=""):
+            ok = measured is not None and (measured >= limit if op == ">=" else measured <= limit)
+            targets.append((name, measured, op, limit, ok, note))
+
+        v = val("seq_cold", "vodfs", "mib_s")
+        b = best("seq_cold", "mib_s", True)
+        c4 = val("seq_cold", "curl-4", "mib_s")
+        target("seq cold vs best peer", v / b if v and b else None, ">=", 2.5, f"{v} vs {b} MiB/s")
+        target("seq cold vs curl 4 streams", v / c4 if v and c4 else None, ">=", 0.8, f"{v} vs {c4} MiB/s")
+        v = val("reread_remount", "vodfs", "mib_s")
+        loc = val("reread_remount", "local", "mib_s")
+        target("re-read after remount vs local", v / loc if v and loc else None, ">=", 0.8, f"{v} vs {loc} MiB/s")
+        for j in (1, 4):
+            row = f"fio_rand_{j}job"
+            v = val(row, "vodfs", "iops")
+            c = val(row, "curl", "iops")
+            target(f"fio {j} job(s) IOPS vs curl", v / c if v and c else None, ">=", 0.9, f"{v} vs {c} IOPS")
+            target(f"fio {j} job(s) origin/asked", val(row, "vodfs", "origin_ratio"), "<=", 2.0)
+        v = val("ffprobe_cold", "vodfs", "seconds")
+        b = best("ffprobe_cold", "seconds", False)
+        target("ffprobe time vs best peer", v / b if v and b else None, "<=", 0.7, f"{v} vs {b} s")
+        target("ffprobe origin MiB", val("ffprobe_cold", "vodfs", "origin_mib"), "<=", 3.0)
+        v = val("remux_cold", "vodfs", "seconds")
+        b = best("remux_cold", "seconds", False)
+        target("remux time vs best peer", v / b if v and b else None, "<=", 0.6, f"{v} vs {b} s")
+        v = val("rsync_first", "vodfs", "seconds")
+        b = best("rsync_first", "seconds", False)
+        target("rsync first run vs best peer", v / b if v and b else None, "<=", 0.7, f"{v} vs {b} s")
+        target("rsync second run files copied", val("rsync_second", "vodfs", "files"), "<=", 0)
+        target("rsync second run media bytes", val("rsync_second", "vodfs", "origin_bytes"), "<=", 0)
+        rss = val("readers_16", "vodfs", "peak_rss_mib")
+        target("16 readers peak RSS (MiB)", rss, "<=", self.args.memory_budget_mib + 64)
+        big = str(max(self.args.scale)) if self.args.scale else None
+        if big:
+            target(f"listing {big}: API calls / minimum", val("list_scale", big, "calls_ratio"), "<=", 1.05)
+            target(f"listing {big}: peak RSS (MiB)", val("list_scale", big, "peak_rss_mib"), "<=", 200)
+        self.results["targets"] = [{"target": n, "measured": m, "op": o, "limit": l, "met": ok, "note": note}
+                                   for n, m, o, l, ok, note in targets]
+        self.save()
+
+        configs = ["vodfs"] + peers + ["curl-1", "curl-4", "curl", "local"]
+        lines = []
+        env = self.results["environment"]
+        lines.append(f"vodfs benchmark  {env.get('date')}  RTT {env.get('rtt_ms')} ms  "
+                     f"file {self.big_size / GiB:.2f} GiB  {env.get('cpus')} CPUs")
+        lines.append("")
+        shown = {"seq_cold": ("mib_s", "MiB/s"), "reread_remount": ("mib_s", "MiB/s"),
+                 "fio_rand_1job": ("iops", "IOPS"), "fio_rand_4job": ("iops", "IOPS"),
+                 "ffprobe_cold": ("seconds", "s"), "remux_cold": ("seconds", "s"),
+                 "rsync_first": ("seconds", "s"), "rsync_second": ("files", "files"),
+                 "readers_16": ("peak_rss_mib", "RSS MiB")}
+        head = f"{'workload':<16}{'unit':<8}" + "".join(f"{c:>16}" for c in configs)
+        lines.append(head)
+        for row, (key, unit) in shown.items():
+            if row not in rows:
+                continue
+            cells = []
+            for c in configs:
+                d = rows[row].get(c)
+                if d is None:
+                    cells.append(f"{'':>16}")
+                elif "timeout" in d:
+                    cells.append(f"{'>' + str(d['timeout']) + 's':>16}")
+                else:
+                    cells.append(f"{str(d.get(key)):>16}")
+            lines.append(f"{row:<16}{unit:<8}" + "".join(cells))
+        if "list_scale" in rows:
+            lines.append("")
+            lines.append(f"{'videos':>10}{'seconds':>10}{'API calls':>11}{'minimum':>9}{'peak RSS MiB':>14}")
+            for n, d in rows["list_scale"].items():
+                lines.append(f"{n:>10}{d['seconds']:>10}{d['api_calls']:>11}{d['min_calls']:>9}{str(d['peak_rss_mib']):>14}")
+        lines.append("")
+        lines.append(f"{'target':<40}{'measured':>12}  {'need':<10}{'':<6}note")
+        for n, m, o, l, ok, note in targets:
+            ms = "n/a" if m is None else (f"{m:.3g}" if isinstance(m, float) else str(m))
+            lines.append(f"{n:<40}{ms:>12}  {o + ' ' + str(l):<10}{'met' if ok else 'MISSED':<6}{note}")
+        lines.append("")
+        lines.append(f"byte checks: {sum(c['ok'] for c in self.results['checks'])} passed, "
+                     f"{sum(not c['ok'] for c in self.results['checks'])} failed")
+        text = "\n".join(lines)
+        Path(self.args.table).write_text(text + "\n")
+        print(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True, help="the build tree (vodfs, emulator, bench tools)")
+    ap.add_argument("--work", default="/var/tmp/vodfs-bench", help="library, caches, mounts, logs")
+    ap.add_argument("--raw", default="bench/results/raw.json")
+    ap.add_argument("--table", default="bench/results/table.txt")
+    ap.add_argument("--rtt-ms", type=float, default=20.0)
+    ap.add_argument("--timeout", type=int, default=600, help="seconds one measured command may take")
+    ap.add_argument("--random-reads", type=int, default=300, help="random 64 KiB reads per fio job")
+    ap.add_argument("--memory-budget-mib", type=int, default=256, help="vodfs' budget in the 16-reader run")
+    ap.add_argument("--scale", type=int, nargs="*", default=[1000, 10000, 100000])
+    ap.add_argument("--only", nargs="*", help="workloads to run (default: all)")
+    ap.add_argument("--configs", nargs="*",
+                    default=["vodfs", "rclone-off", "rclone-full", "httpdirfs", "httpdirfs-cache"])
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("the benchmark needs root (network namespace, iptables, drop_caches, FUSE)")
+    Path(args.raw).parent.mkdir(parents=True, exist_ok=True)
+    b = Bench(args)
+    workloads = ["seq", "reread", "fio", "ffprobe", "remux", "rsync", "readers", "scale"]
+    only = args.only or workloads
+    try:
+        b.setup()
+        if "seq" in only:
+            b.curl_sequential()
+            b.seq_cold(args.configs)
+        if "reread" in only:
+            b.local_sequential("reread_remount")
+            b.reread_after_remount([c for c in args.configs if c in ("vodfs", "rclone-full", "httpdirfs-cache")])
+        if "fio" in only:
+            b.fio_random(args.configs)
+        if "ffprobe" in only:
+            b.ffprobe_cold(args.configs)
+        if "remux" in only:
+            b.remux_cold(args.configs)
+        if "rsync" in only:
+            b.rsync(args.configs)
+        if "readers" in only:
+            b.parallel_readers(args.configs)
+        if "scale" in only:
+            b.scale()
+    finally:
+        b.teardown()
+    b.report()
+    if b.failures:
+        log("byte or behaviour checks failed:")
+        for f in b.failures:
+            log("  " + f)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
