@@ -49,9 +49,19 @@ def out(cmd, **kw):
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, capture_output=True, text=True, **kw).stdout
 
 
-def drop_caches():
+TOOLS = [["ffprobe", "-version"], ["ffmpeg", "-version"], ["rsync", "--version"], ["fio", "--version"],
+         ["curl", "--version"], ["openssl", "version"]]
+
+
+def drop_caches(build=None):
+    """Empties the page cache, then loads the measuring tools again: cold
+    means the data, not the binaries of ffprobe or rsync."""
     os.sync()
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    for t in TOOLS:
+        subprocess.run(t, capture_output=True)
+    if build:
+        subprocess.run([str(Path(build) / "bench" / "vodfs-bench-read")], capture_output=True)
 
 
 def sha256_file(path, offset=0, length=None):
@@ -199,7 +209,7 @@ pid {self.work}/nginx.pid;
 error_log {self.work}/nginx-error.log;
 events {{ worker_connections 8192; }}
 http {{
-  log_format bench '$request_method $uri $status $body_bytes_sent';
+  log_format bench '$request_method $uri $status $body_bytes_sent $http_range';
   access_log {self.access} bench;
   sendfile on;
   tcp_nopush on;
@@ -237,7 +247,7 @@ http {{
         nbytes = nreq = 0
         for line in text.splitlines():
             parts = line.split()
-            if len(parts) != 4 or parts[1].endswith("/"):
+            if len(parts) < 4 or parts[1].endswith("/"):
                 continue
             nbytes += int(parts[3])
             nreq += 1
@@ -267,7 +277,8 @@ class Emulator:
         raise RuntimeError("the emulator did not start: " + (self.work / "emulator.log").read_text()[-2000:])
 
     def control(self, path):
-        return json.loads(out(["curl", "-s", self.addr["control"] + path]))
+        # The control endpoint listens on the namespace's loopback.
+        return json.loads(out(["ip", "netns", "exec", NS, "curl", "-s", "-f", self.addr["control"] + path]))
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -429,9 +440,9 @@ class Bench:
         return [(n, makers[n]) for n in which]
 
     def cold(self, make):
-        drop_caches()
+        drop_caches(self.build)
         m = make()
-        drop_caches()
+        drop_caches(self.build)
         return m
 
     def read_file(self, path, **kw):
@@ -507,7 +518,7 @@ class Bench:
             shutil.rmtree(shm, ignore_errors=True)
 
     def local_sequential(self, row):
-        drop_caches()
+        drop_caches(self.build)
         r = self.read_file(self.big_local)
         self.check(f"{row} local bytes", r and r["sha256"] == self.big_sha)
         self.record(row, "local", mib_s=round(r["mib_s"], 1), seconds=round(r["seconds"], 2))
@@ -606,8 +617,8 @@ class Bench:
             cfgs = []
             for j, lst in enumerate(lists):
                 c = self.work / f"curl-ranges-{jobs}-{j}.conf"
-                c.write_text("".join(f'url = "{url}"\nrange = "{o}-{o + l - 1}"\noutput = "/dev/null"\nnext\n'
-                                     for o, l in lst))
+                c.write_text("next\n".join(f'url = "{url}"\nrange = "{o}-{o + l - 1}"\noutput = "/dev/null"\nfail\n'
+                                           for o, l in lst))
                 cfgs.append(c)
             t0 = time.monotonic()
             procs = [subprocess.Popen(["curl", "-s", "-f", "-K", str(c)]) for c in cfgs]
@@ -618,13 +629,18 @@ class Bench:
             for name, make in self.mounts(configs):
                 m = self.cold(make)
                 try:
+                    # fio's iolog is space-separated: a name without spaces.
+                    target = self.work / "fio-target"
+                    if target.is_symlink() or target.exists():
+                        target.unlink()
+                    target.symlink_to(m.big)
                     job = self.work / f"fio-{jobs}.fio"
                     text = ("[global]\nioengine=psync\nthread=1\ngroup_reporting=1\ninvalidate=1\n"
                             "fadvise_hint=random\n")
                     for j, lst in enumerate(lists):
                         log_path = self.work / f"fio-{jobs}-{j}.iolog"
-                        log_path.write_text("fio version 2 iolog\n" + f"{m.big} add\n{m.big} open\n" +
-                                            "".join(f"{m.big} read {o} {l}\n" for o, l in lst) + f"{m.big} close\n")
+                        log_path.write_text("fio version 2 iolog\n" + f"{target} add\n{target} open\n" +
+                                            "".join(f"{target} read {o} {l}\n" for o, l in lst) + f"{target} close\n")
                         text += f"[job{j}]\nread_iolog={log_path}\n"
                     job.write_text(text)
                     self.nginx.begin()
@@ -659,7 +675,7 @@ class Bench:
         ref_j = json.loads(ref)
         for s in ref_j["streams"]:
             s.pop("filename", None)
-        drop_caches()
+        drop_caches(self.build)
         t, p = self.run_timed(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
                                str(self.big_local)])
         self.record("ffprobe_cold", "local", seconds=round(t, 3))
@@ -689,7 +705,7 @@ class Bench:
             t, p = self.run_timed(["bash", "-o", "pipefail", "-c", cmd])
             return t, (p.stdout.split()[0] if p and p.returncode == 0 and p.stdout else None)
 
-        drop_caches()
+        drop_caches(self.build)
         t, ref = remux(self.big_local)
         self.record("remux_cold", "local", seconds=round(t, 2))
         for name, make in self.mounts(configs):

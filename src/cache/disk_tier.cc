@@ -55,14 +55,7 @@ std::string ObjectHash(const std::string& object) {
 }
 
 constexpr size_t kDirectAlign = 4096;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+constexpr uint64_t kMaxRunBytes = 1 << 20;  // the largest single write
 
 bool PreadAll(int fd, char* buf, size_t n, off_t off) {
   while (n > 0) {
@@ -96,6 +89,16 @@ Status MakeDir(const std::string& path) {
 }
 
 }  // namespace
+
+struct DiskTier::Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
 
 struct DiskTier::Extent {
   std::string object;
@@ -292,17 +295,42 @@ void DiskTier::Stop() {
 }
 
 void DiskTier::WriterLoop() {
+  std::vector<Pending> batch;
+  std::vector<Block> run;
   while (true) {
-    Pending p;
+    batch.clear();
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      p = std::move(queue_.front());
-      queue_.pop_front();
-      queued_bytes_ -= p.block->size();
+      // Whatever is queued (up to a bound) is written in one go, so that
+      // neighbouring blocks become one large write.
+      uint64_t taken = 0;
+      while (!queue_.empty() && taken < kMaxRunBytes * 16) {
+        taken += queue_.front().block->size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_bytes_ -= taken;
     }
-    Write(p.key, p.block);
+    // Parallel fetches complete their blocks interleaved: in order, each
+    // fetch's blocks are neighbours again.
+    std::sort(batch.begin(), batch.end(), [](const Pending& a, const Pending& b) {
+      return a.key.object != b.key.object ? a.key.object < b.key.object : a.key.index < b.key.index;
+    });
+    const uint64_t bpe = options_.blocks_per_extent;
+    for (size_t i = 0; i < batch.size();) {
+      run.assign(1, batch[i].block);
+      size_t j = i + 1;
+      while (j < batch.size() && batch[j].key.object == batch[i].key.object &&
+             batch[j].key.index == batch[j - 1].key.index + 1 && batch[j].key.index / bpe == batch[i].key.index / bpe &&
+             batch[j - 1].block->size() == options_.block_size && (j - i + 1) * options_.block_size <= kMaxRunBytes) {
+        run.push_back(batch[j].block);
+        ++j;
+      }
+      WriteRun(batch[i].key, run);
+      i = j;
+    }
   }
 }
 
@@ -354,6 +382,11 @@ void DiskTier::EvictLocked(uint64_t target) {
     if (e->writers > 0) continue;
     ::unlink(e->path.c_str());
     e->evicted = true;
+    if (e->fd) {
+      e->fd.reset();
+      e->direct.reset();
+      --open_files_;
+    }
     bytes_ -= std::min(bytes_, e->bytes);
     extents_.erase(e->object + '\x1f' + std::to_string(e->index));
     it = lru_.erase(it);
@@ -391,8 +424,10 @@ Block DiskTier::Get(const BlockKey& key) {
         return nullptr;
       }
       e->fd = std::make_shared<Fd>(f);
+      ++open_files_;
     }
     fd = e->fd;
+    CloseIdleLocked();
     Touch(e);
   }
   auto data = std::make_shared<std::string>(len, '\0');
@@ -431,18 +466,78 @@ void DiskTier::Put(const BlockKey& key, const Block& block) {
       return;
     }
   }
-  Write(key, block);
+  WriteRun(key, {block});
 }
 
-void DiskTier::Write(const BlockKey& key, const Block& block) {
+// Opens (creating, with its header) the file of an extent. REQUIRES: e.io held.
+int DiskTier::OpenExtent(Extent& e, std::shared_ptr<Fd>* fd_out, std::shared_ptr<Fd>* direct_out) {
+  const std::string dir = e.path.substr(0, e.path.rfind('/'));
+  (void)MakeDir(dir);  // open() below reports the real failure
+  const int f = ::open(e.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (f < 0) return errno;
+  auto fd = std::make_shared<Fd>(f);
+  struct stat st {};
+  if (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(kHeaderSize)) {
+    char h[kHeaderSize] = {};
+    std::memcpy(h, kMagic, 8);
+    PutLe<uint32_t>(h + 8, static_cast<uint32_t>(options_.block_size));
+    PutLe<uint32_t>(h + 12, static_cast<uint32_t>(options_.blocks_per_extent));
+    PutLe<uint64_t>(h + 16, e.index);
+    PutLe<uint64_t>(h + 24, e.version.size);
+    const std::string* strs[4] = {&e.object, &e.ref, &e.version.etag, &e.version.last_modified};
+    size_t total = 0;
+    for (auto* x : strs) total += x->size();
+    if (kStringsOffset + total <= kRecordsOffset) {
+      char* p = h + kStringsOffset;
+      for (int i = 0; i < 4; ++i) {
+        PutLe<uint16_t>(h + 32 + 2 * i, static_cast<uint16_t>(strs[i]->size()));
+        std::memcpy(p, strs[i]->data(), strs[i]->size());
+        p += strs[i]->size();
+      }
+    }
+    if (int err = PwriteAll(f, h, kHeaderSize, 0)) return err;
+  }
+  std::shared_ptr<Fd> direct;
+  if (direct_io_) {
+    // Block data bypasses the page cache: a cold read of a large file would
+    // otherwise pay for it twice (copying into dirty pages, then writing
+    // them back) and crowd out what readers need.
+    const int d = ::open(e.path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+    if (d >= 0) {
+      direct = std::make_shared<Fd>(d);
+    } else {
+      direct_io_ = false;  // e.g. tmpfs
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!e.fd) ++open_files_;
+  e.fd = fd;
+  e.direct = direct;
+  if (e.bytes == 0) {
+    e.bytes = kHeaderSize;
+    if (!e.evicted) bytes_ += kHeaderSize;
+  }
+  *fd_out = fd;
+  *direct_out = direct;
+  return 0;
+}
+
+void DiskTier::WriteRun(const BlockKey& first, const std::vector<Block>& run) {
   const uint64_t bpe = options_.blocks_per_extent;
-  const uint64_t slot = key.index % bpe;
-  if (block->size() > options_.block_size) return;
+  const uint64_t bs = options_.block_size;
+  const uint64_t slot0 = first.index % bpe;
+  const size_t n = run.size();
+  // Only the last block of a run may be short (the end of the object).
+  for (size_t i = 0; i < n; ++i) {
+    if (run[i]->size() > bs || (i + 1 < n && run[i]->size() != bs) || slot0 + i >= bpe) return;
+  }
   std::shared_ptr<Extent> e;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    e = FindExtent(key.object, key.index / bpe, true);
-    if (e->len[slot] == block->size()) return;  // already there
+    e = FindExtent(first.object, first.index / bpe, true);
+    bool all_there = true;
+    for (size_t i = 0; i < n && all_there; ++i) all_there = e->len[slot0 + i] == run[i]->size();
+    if (all_there) return;
     ++e->writers;
   }
   std::lock_guard<std::mutex> io(e->io);
@@ -460,63 +555,17 @@ void DiskTier::Write(const BlockKey& key, const Block& block) {
     direct = e->direct;
   }
   if (!fd) {
-    const std::string dir = e->path.substr(0, e->path.rfind('/'));
-    (void)MakeDir(dir);  // open() below reports the real failure
-    int f = ::open(e->path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (f < 0) return fail(errno);
-    fd = std::make_shared<Fd>(f);
-    struct stat st {};
-    if (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(kHeaderSize)) {
-      char h[kHeaderSize] = {};
-      std::memcpy(h, kMagic, 8);
-      PutLe<uint32_t>(h + 8, static_cast<uint32_t>(options_.block_size));
-      PutLe<uint32_t>(h + 12, static_cast<uint32_t>(bpe));
-      PutLe<uint64_t>(h + 16, e->index);
-      PutLe<uint64_t>(h + 24, e->version.size);
-      const std::string* strs[4] = {&e->object, &e->ref, &e->version.etag, &e->version.last_modified};
-      size_t total = 0;
-      for (auto* s : strs) total += s->size();
-      if (kStringsOffset + total <= kRecordsOffset) {
-        char* p = h + kStringsOffset;
-        for (int i = 0; i < 4; ++i) {
-          PutLe<uint16_t>(h + 32 + 2 * i, static_cast<uint16_t>(strs[i]->size()));
-          std::memcpy(p, strs[i]->data(), strs[i]->size());
-          p += strs[i]->size();
-        }
-      }
-      if (int err = PwriteAll(f, h, kHeaderSize, 0)) return fail(err);
-    }
-    if (direct_io_) {
-      // Block data bypasses the page cache: a cold read of a large file
-      // would otherwise pay for it twice (copying into dirty pages, then
-      // writing them back) and crowd out what readers need.
-      int d = ::open(e->path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
-      if (d >= 0) {
-        direct = std::make_shared<Fd>(d);  // kept below with the extent
-      } else {
-        direct_io_ = false;  // e.g. tmpfs
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    e->fd = fd;
-    e->direct = direct;
-    if (e->bytes == 0) {
-      e->bytes = kHeaderSize;
-      if (!e->evicted) bytes_ += kHeaderSize;
-    }
+    if (int err = OpenExtent(*e, &fd, &direct)) return fail(err);
   }
-  // The block first, then its record: a crash in between leaves a block
-  // without a (valid) record, which is simply absent.
-  const off_t off = static_cast<off_t>(kHeaderSize + slot * options_.block_size);
-  if (!direct) {
-    std::lock_guard<std::mutex> lock(mu_);
-    direct = e->direct;
-  }
-  auto write_block = [&]() -> int {
+  // The blocks first, then their records: a crash in between leaves blocks
+  // without (valid) records, which are simply absent.
+  const off_t off = static_cast<off_t>(kHeaderSize + slot0 * bs);
+  const uint64_t bytes = (n - 1) * bs + run.back()->size();
+  auto write_blocks = [&]() -> int {
     if (direct) {
-      // O_DIRECT wants an aligned buffer and length: the block is copied
-      // into one and padded with zeros (the slot is a whole block anyway).
-      const size_t padded = (block->size() + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+      // O_DIRECT wants an aligned buffer and length: the run is copied into
+      // one and padded with zeros (the last slot is a whole block anyway).
+      const size_t padded = (bytes + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
       thread_local std::unique_ptr<char, decltype(&std::free)> bounce(nullptr, &std::free);
       thread_local size_t bounce_size = 0;
       if (bounce_size < padded) {
@@ -524,8 +573,8 @@ void DiskTier::Write(const BlockKey& key, const Block& block) {
         bounce_size = bounce ? padded : 0;
       }
       if (bounce) {
-        std::memcpy(bounce.get(), block->data(), block->size());
-        std::memset(bounce.get() + block->size(), 0, padded - block->size());
+        for (size_t i = 0; i < n; ++i) std::memcpy(bounce.get() + i * bs, run[i]->data(), run[i]->size());
+        std::memset(bounce.get() + bytes, 0, padded - bytes);
         const int err = PwriteAll(direct->fd, bounce.get(), padded, off);
         if (err != EINVAL) return err;
       }
@@ -535,45 +584,65 @@ void DiskTier::Write(const BlockKey& key, const Block& block) {
       std::lock_guard<std::mutex> lock(mu_);
       e->direct.reset();
     }
-    return PwriteAll(fd->fd, block->data(), block->size(), off);
+    for (size_t i = 0; i < n; ++i) {
+      if (int err = PwriteAll(fd->fd, run[i]->data(), run[i]->size(), off + static_cast<off_t>(i * bs))) return err;
+    }
+    return 0;
   };
-  int err = write_block();
+  int err = write_blocks();
   if (err == ENOSPC) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       EvictLocked(bytes_ - std::min(bytes_, options_.quota / 10));
     }
-    err = write_block();
+    err = write_blocks();
   }
   if (err) return fail(err);
-  const uint32_t len = static_cast<uint32_t>(block->size());
-  const uint32_t crc = Crc32c(block->data(), block->size());
-  char rec[kRecordSize];
-  PutLe<uint32_t>(rec, len);
-  PutLe<uint32_t>(rec + 4, crc);
-  PutLe<uint64_t>(rec + 8, Check(len, crc, e->index * bpe + slot));
-  if (int e2 = PwriteAll(fd->fd, rec, kRecordSize, static_cast<off_t>(kRecordsOffset + slot * kRecordSize))) {
+  std::vector<uint32_t> crcs(n);
+  std::string recs(n * kRecordSize, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t len = static_cast<uint32_t>(run[i]->size());
+    crcs[i] = Crc32c(run[i]->data(), run[i]->size());
+    char* rec = recs.data() + i * kRecordSize;
+    PutLe<uint32_t>(rec, len);
+    PutLe<uint32_t>(rec + 4, crcs[i]);
+    PutLe<uint64_t>(rec + 8, Check(len, crcs[i], e->index * bpe + slot0 + i));
+  }
+  if (int e2 = PwriteAll(fd->fd, recs.data(), recs.size(), static_cast<off_t>(kRecordsOffset + slot0 * kRecordSize))) {
     return fail(e2);
   }
   std::lock_guard<std::mutex> lock(mu_);
   --e->writers;
-  ++stats_.writes;
+  stats_.writes += n;
   if (e->evicted) return;
-  const uint64_t old = e->len[slot];
-  e->len[slot] = len;
-  e->crc[slot] = crc;
-  e->bytes += len - old;
-  bytes_ += len - old;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t len = run[i]->size();
+    const uint64_t old = e->len[slot0 + i];
+    e->len[slot0 + i] = static_cast<uint32_t>(len);
+    e->crc[slot0 + i] = crcs[i];
+    e->bytes += len - old;
+    bytes_ += len - old;
+  }
   if (!e->ref.empty()) {
     auto& k = known_[e->ref];
     if (NowSeconds() >= k.first) k = {NowSeconds(), e->version};
   }
   Touch(e);
   if (bytes_ > options_.quota) EvictLocked(options_.quota - options_.quota / 20);
-  // Keep the number of open files bounded.
-  size_t open = 0;
-  for (auto& x : lru_) {
-    if (x->fd && ++open > options_.max_open_files && x->writers == 0) x->fd.reset();
+  CloseIdleLocked();
+}
+
+// Keeps the number of open files bounded, closing the least recently used
+// (a reader holding one keeps it open until it is done).
+void DiskTier::CloseIdleLocked() {
+  if (open_files_ <= options_.max_open_files) return;
+  for (auto it = lru_.rbegin(); it != lru_.rend() && open_files_ > options_.max_open_files; ++it) {
+    Extent& x = **it;
+    if (x.fd && x.writers == 0) {
+      x.fd.reset();
+      x.direct.reset();
+      --open_files_;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // thread, the library is listed once (a bad setup fails here, before
 // mounting), the mount is made, the process detaches, and only then are
 // worker threads started (threads do not survive fork()).
+#include <malloc.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -41,9 +42,11 @@ int Fail(const std::string& msg) {
 }
 
 uint64_t DefaultMemoryBudget() {
+  // The kernel's page cache keeps what readers have read; this budget is
+  // for read-ahead and recently used blocks: 1/32 of RAM, 128..512 MiB.
   struct sysinfo si {};
   uint64_t ram = sysinfo(&si) == 0 ? static_cast<uint64_t>(si.totalram) * si.mem_unit : (8ULL << 30);
-  return std::clamp<uint64_t>(ram / 8, 64ULL << 20, 2ULL << 30);
+  return std::clamp<uint64_t>(ram / 32, 128ULL << 20, 512ULL << 20);
 }
 
 std::string Absolute(const std::string& p) {
@@ -56,6 +59,11 @@ std::string Absolute(const std::string& p) {
 }  // namespace
 
 int RunMount(const Options& in) {
+  // Blocks are allocated by one thread and freed by another: with glibc's
+  // per-thread arenas every arena keeps its own share of freed blocks and
+  // the process outgrows its cache budget. One arena reuses them instead
+  // (small allocations stay in each thread's own cache).
+  mallopt(M_ARENA_MAX, 1);
   Options o = in;
   if (o.positional.size() != 2) {
     std::cerr << "usage: vodfs [OPTIONS] SOURCE MOUNTPOINT (see vodfs --help)\n";
@@ -82,7 +90,7 @@ int RunMount(const Options& in) {
   media_http_options.ca_path = o.ca_path;
   media_http_options.user_agent = o.media_user_agent;
   media_http_options.max_idle_connections = 128;
-  media_http_options.receive_buffer = 512 << 10;  // libcurl's maximum
+  media_http_options.receive_buffer = 128 << 10;  // fewer, larger reads of each body
   auto media_http = http::NewCurlHttpClient(media_http_options);
   http::Headers media_headers;
   if (!o.referer.empty()) media_headers.emplace_back("Referer", o.referer);
@@ -117,6 +125,9 @@ int RunMount(const Options& in) {
     dopt.dir = Absolute(CacheDir(o));
     dopt.quota = DiskQuota(o, dopt.dir);
     dopt.block_size = o.block_size;
+    // Blocks waiting to be written may already be gone from the memory
+    // tier: their memory counts on top of its budget, so keep it small.
+    dopt.max_pending_bytes = std::clamp<uint64_t>(budget / 16, 8ULL << 20, 64ULL << 20);
     auto d = cache::DiskTier::Open(dopt);
     if (d.ok()) {
       disk = std::move(d).value();

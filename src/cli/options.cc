@@ -210,7 +210,7 @@ std::vector<OptionDef> BuildTable() {
   add({"block_size", "SIZE", kCache, "cache block size: the smallest unit fetched and cached",
        SetSize(&Options::block_size, 16 * 1024),
        [](const Options& o) { return str::FormatSize(o.block_size); }});
-  add({"memory_cache_size", "SIZE", kCache, "memory cache budget (default: 1/8 of RAM, 64 MiB..2 GiB)",
+  add({"memory_cache_size", "SIZE", kCache, "memory cache budget (default: 1/32 of RAM, 128..512 MiB)",
        SetSize(&Options::memory_cache_size, 0), [](const Options& o) { return ShowSize(o.memory_cache_size); }});
   add({"cache_dir", "DIR", kCache, "persistent cache directory (default: ~/.cache/vodfs)",
        SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});

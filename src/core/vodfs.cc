@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 
+#include "vodfs/core/mp4_index.h"
 #include "vodfs/util/log.h"
 
 namespace vodfs::core {
@@ -37,6 +39,7 @@ struct VodFs::FileHandle {
   bool stale = false;
 
   struct Stream {
+    uint64_t start = 0;        // where the cursor began
     uint64_t next = 0;         // where the next sequential read would start
     uint64_t window = 0;       // current read-ahead window (0: not sequential yet)
     uint64_t ahead_until = 0;  // read-ahead issued up to here
@@ -230,8 +233,9 @@ void VodFs::Pin(FileHandle& h, const fetch::Fingerprint& fp) {
 }
 
 // Pins the handle to a version: the one known, or the one the origin
-// returns for the first block asked (which is then cached).
-Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
+// returns for the blocks [first_block, last_block] of the first read (which
+// are then cached: one round trip for both).
+Status VodFs::PinVersion(FileHandle& h, uint64_t first_block, uint64_t last_block) {
   std::lock_guard<std::mutex> lock(h.mu);
   if (h.stale) return Status(ErrorCode::kStale, "the object changed while open");
   if (h.pinned) return Status::Ok();
@@ -255,13 +259,97 @@ Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
     }
   }
   h.candidate.reset();
-  // Ask no further than the size the API gave (the origin may differ: then
-  // its answer wins, and a range past the end is answered as OSS does).
+  // The request: the blocks of this read and, at the head of the file, a
+  // first read-ahead window. Ask no further than the size the API gave (the
+  // origin may differ: then its answer wins).
+  uint64_t end_block = last_block + 1;
+  const bool head = first_block == 0 && readahead_ && options_.readahead_max > 0;
+  if (head) end_block += (options_.head_prefetch + bs - 1) / bs;
   uint64_t len = bs;
-  if (h.node_size > first_block * bs) len = std::min(bs, h.node_size - first_block * bs);
-  auto r = fetcher_.Fetch(h.ref, first_block * bs, len, std::nullopt);
-  if (!r.ok()) return r.status();
-  const fetch::Fingerprint fp = r->fingerprint;
+  if (h.node_size > first_block * bs) len = std::min((end_block - first_block) * bs, h.node_size - first_block * bs);
+
+  // The fetch runs on a read-ahead worker: the version is known from the
+  // answer's head, so this read can go on to wait for its own blocks while
+  // the rest of the range (and the index of an MP4 whose index is at its
+  // end) is still arriving. With every worker busy it runs here.
+  struct PinState {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool known = false, finished = false;
+    fetch::Fingerprint fp;
+    Status status;
+  };
+  auto st = std::make_shared<PinState>();
+  const resolve::MediaRef ref = h.ref;
+  auto task = [this, st, ref, first_block, len, head, bs] {
+    std::string object;
+    fetch::Fingerprint fp;
+    std::vector<bool> mine;  // blocks [first_block, first_block + mine.size()) claimed here
+    uint64_t block = first_block;
+    std::string buf;
+    bool index_checked = false;
+    auto block_len = [&](uint64_t b) { return std::min(bs, fp.size - b * bs); };
+    auto on_version = [&](const fetch::Fingerprint& v) {
+      fp = v;
+      object = ref.Key() + "#" + v.Id();
+      // Before any block of it reaches the disk tier.
+      if (disk_) disk_->Describe(object, ref.Key(), {v.size, v.etag, v.last_modified});
+      // Claim the blocks this answer covers whole (it is cut at the end of
+      // the object, or at the API's size if that is smaller).
+      const uint64_t covered = first_block * bs + std::min(len, v.size > first_block * bs ? v.size - first_block * bs : 0);
+      for (uint64_t b = first_block; b * bs < v.size && b * bs + block_len(b) <= covered; ++b) {
+        mine.push_back(cache_.TryBeginLoad({object, b}));
+      }
+      std::lock_guard<std::mutex> state_lock(st->mu);
+      st->known = true;
+      st->fp = v;
+      st->cv.notify_all();
+      return true;
+    };
+    auto sink = [&](uint64_t, std::string_view chunk) {
+      while (!chunk.empty() && block < first_block + mine.size()) {
+        const uint64_t n = std::min<uint64_t>(block_len(block) - buf.size(), chunk.size());
+        buf.append(chunk.substr(0, n));
+        chunk.remove_prefix(n);
+        // The first few hundred bytes say where an MP4's index is: ask for
+        // it while the rest of the head is still arriving.
+        if (block == 0 && head && !index_checked && (buf.size() >= 512 || buf.size() == block_len(0))) {
+          index_checked = PrefetchMp4Index(ref, object, fp, buf) || buf.size() >= 4096;
+        }
+        if (buf.size() < block_len(block)) break;
+        if (mine[block - first_block]) {
+          cache_.CompleteLoad({object, block}, std::make_shared<const std::string>(std::move(buf)));
+        }
+        buf = std::string();
+        ++block;
+      }
+      return true;
+    };
+    auto r = fetcher_.FetchTo(ref, first_block * bs, len, std::nullopt, sink, nullptr, on_version);
+    Status s = r.ok() ? Status::Ok() : r.status();
+    if (s.ok() && block < first_block + mine.size()) {
+      s = Status(ErrorCode::kBadResponse, "the origin sent fewer bytes than the object has");
+    }
+    for (; block < first_block + mine.size(); ++block) {
+      if (mine[block - first_block]) cache_.CompleteLoad({object, block}, s.error());
+    }
+    std::lock_guard<std::mutex> state_lock(st->mu);
+    st->finished = true;
+    if (!st->known) st->status = s.ok() ? Status(ErrorCode::kBadResponse, "no answer from the origin") : s;
+    st->cv.notify_all();
+  };
+  if (readahead_ && readahead_->queued() == 0) {
+    readahead_->Post(task);
+  } else {
+    task();
+  }
+  fetch::Fingerprint fp;
+  {
+    std::unique_lock<std::mutex> l(st->mu);
+    st->cv.wait(l, [&] { return st->known || st->finished; });
+    if (!st->known) return st->status;
+    fp = st->fp;
+  }
   const bool changed = versions_.Set(h.ref.Key(), fp);
   Pin(h, fp);
   {
@@ -270,10 +358,35 @@ Status VodFs::PinVersion(FileHandle& h, uint64_t first_block) {
   }
   if (fp.size != h.node_size) ns_.CorrectSize(h.ino, fp.size);
   if (changed) ns_.InvalidateContent(h.ino);  // pages of the old version must go
-  if (!r->data.empty() || fp.size == 0) {
-    cache_.Insert({h.object, first_block}, std::make_shared<const std::string>(std::move(r->data)));
-  }
+  if (fp.size == 0) cache_.Insert({h.object, 0}, std::make_shared<const std::string>());
   return Status::Ok();
+}
+
+// The head of a file is arriving: if it is an MP4 whose index follows its
+// media data, fetch the index now, before the demuxer asks for it. Returns
+// whether the head said so.
+bool VodFs::PrefetchMp4Index(const resolve::MediaRef& ref, const std::string& object, const fetch::Fingerprint& fp,
+                             std::string_view head) {
+  auto index = TrailingMp4Index(head, fp.size);
+  if (!index || !readahead_) return false;
+  const uint64_t bs = options_.block_size;
+  const uint64_t first = index->offset / bs, last = (fp.size - 1) / bs;
+  std::vector<std::pair<uint64_t, uint64_t>> runs;  // claimed [start, count)
+  for (uint64_t b = first; b <= last; ++b) {
+    if (!cache_.TryBeginLoad({object, b})) continue;
+    if (!runs.empty() && runs.back().first + runs.back().second == b) {
+      ++runs.back().second;
+    } else {
+      runs.emplace_back(b, 1);
+    }
+  }
+  if (runs.empty()) return true;
+  ++index_prefetches_;
+  for (const auto& [b, n] : runs) {
+    readahead_blocks_ += n;
+    readahead_->Post([this, ref, object, fp, b = b, n = n] { (void)LoadClaimed(ref, object, fp, b, n); });
+  }
+  return true;
 }
 
 // Fetches blocks [first, first+count) of a pinned handle with one request,
@@ -308,14 +421,14 @@ static void FetchRun(fetch::RangeFetcher& fetcher, cache::BlockCache& cache, con
   if (status) *status = s;
 }
 
-Status VodFs::LoadClaimed(const FileHandle& h, const std::string& object, const fetch::Fingerprint& fp,
+Status VodFs::LoadClaimed(const resolve::MediaRef& ref, const std::string& object, const fetch::Fingerprint& fp,
                           uint64_t first, uint64_t count) {
   Status status;
   uint64_t run = first, n = 0;
   auto flush = [&] {
     if (n == 0) return;
     Status s;
-    FetchRun(fetcher_, cache_, h.ref, object, fp, options_.block_size, run, n, &s);
+    FetchRun(fetcher_, cache_, ref, object, fp, options_.block_size, run, n, &s);
     if (!s.ok() && status.ok()) status = s;
     n = 0;
   };
@@ -380,12 +493,17 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
         h->streams.emplace_back();
         s = &h->streams.back();
       }
+      s->start = offset;
       s->next = end;
       s->last_use = h->use_clock;
       return;
     }
     s->next = std::max(s->next, end);
     s->last_use = h->use_clock;
+    // A short burst (a demuxer reading a header or an index, the kernel's
+    // own read-ahead of a few hundred KiB) is served as asked; the head of a
+    // file came with the first read (see PinVersion).
+    if (s->window == 0 && s->next - s->start < options_.readahead_trigger) return;
     if (s->window == 0) {
       ++active_streams_;
       ++h->windowed;
@@ -410,11 +528,17 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
     window = s->window;
     if (from >= to) return;
     if (h->inflight >= static_cast<int>(options_.max_parallel_fetches)) return;
+    // Every fetcher busy (many streams): speculative work would only queue
+    // up, and readers would wait behind it for blocks it claimed. Readers
+    // fetch what they need themselves until fetchers are free again.
+    if (readahead_->queued() > 0) return;
     s->ahead_until = to;
   }
   // Claim what is missing and fetch it in parallel parts.
+  // A small window in a few parts (new connections start slow), a large one
+  // in up to max_parallel_fetches parts.
   const uint64_t part = std::clamp<uint64_t>(window / std::max<size_t>(1, options_.max_parallel_fetches),
-                                             4 * bs, 16ULL << 20);
+                                             std::max<uint64_t>(4 * bs, 256 << 10), 16ULL << 20);
   const uint64_t part_blocks = std::max<uint64_t>(1, part / bs);
   uint64_t b = from / bs;
   const uint64_t last = (to - 1) / bs;
@@ -431,7 +555,7 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
     }
     readahead_blocks_ += n;
     readahead_->Post([this, h, object, fp, b, n] {
-      Status s = LoadClaimed(*h, object, fp, b, n);
+      Status s = LoadClaimed(h->ref, object, fp, b, n);
       {
         std::lock_guard<std::mutex> lock(h->mu);
         --h->inflight;
@@ -443,6 +567,16 @@ void VodFs::ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, siz
 }
 
 Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
+  VODFS_ASSIGN_OR_RETURN(ReadSlices r, ReadRef(fh, offset, size));
+  size_t copied = 0;
+  for (const auto& p : r.pieces) {
+    std::memcpy(out + copied, p.data, p.size);
+    copied += p.size;
+  }
+  return copied;
+}
+
+Result<ReadSlices> VodFs::ReadRef(uint64_t fh, uint64_t offset, size_t size) {
   std::shared_ptr<FileHandle> h;
   {
     std::lock_guard<std::mutex> lock(handles_mu_);
@@ -451,15 +585,19 @@ Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out)
     h = it->second;
   }
   ++reads_;
+  ReadSlices out;
   if (h->content != ns::Content::kMedia) {
-    if (offset >= h->text.size()) return size_t{0};
+    if (offset >= h->text.size()) return out;
     const size_t n = std::min<size_t>(size, h->text.size() - offset);
-    std::memcpy(out, h->text.data() + offset, n);
+    out.pieces.push_back({h->text.data() + offset, n});
+    out.size = n;
+    out.hold.push_back(h);  // the text lives in the handle
     bytes_read_ += n;
-    return n;
+    return out;
   }
   const uint64_t bs = options_.block_size;
-  if (Status s = PinVersion(*h, offset / bs); !s.ok()) {
+  const uint64_t last_asked = size ? (offset + size - 1) / bs : offset / bs;
+  if (Status s = PinVersion(*h, offset / bs, last_asked); !s.ok()) {
     ++read_errors_;
     if (s.code() == ErrorCode::kStale) ++stale_reads_;
     return s.error();
@@ -471,7 +609,7 @@ Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out)
     fp = *h->pinned;
     object = h->object;
   }
-  if (offset >= fp.size || size == 0) return size_t{0};
+  if (offset >= fp.size || size == 0) return out;
   size = static_cast<size_t>(std::min<uint64_t>(size, fp.size - offset));
   const uint64_t first = offset / bs, last = (offset + size - 1) / bs;
 
@@ -487,10 +625,9 @@ Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out)
     }
     uint64_t n = 1;
     while (b + n <= last && cache_.TryBeginLoad({object, b + n})) ++n;
-    (void)LoadClaimed(*h, object, fp, b, n);  // errors reach the reader through Await
+    (void)LoadClaimed(h->ref, object, fp, b, n);  // errors reach the reader through Await
     b += n;
   }
-  size_t copied = 0;
   for (uint64_t b = first; b <= last; ++b) {
     Result<cache::Block> blk = cache_.Await({object, b});
     if (blk.ok() && !*blk) {
@@ -511,17 +648,21 @@ Result<size_t> VodFs::Read(uint64_t fh, uint64_t offset, size_t size, char* out)
     }
     const std::string& data = **blk;
     const uint64_t block_start = b * bs;
+    // A block of any other length would shift every byte after it.
+    if (data.size() != std::min(bs, fp.size - block_start)) {
+      ++read_errors_;
+      VODFS_LOG(kError) << "block " << b << " of " << h->ref.Key() << " has " << data.size()
+                        << " bytes, not " << std::min(bs, fp.size - block_start) << "; failing the read";
+      return Error(ErrorCode::kDataLoss, "a cached block has the wrong length");
+    }
     const uint64_t from = std::max<uint64_t>(offset, block_start) - block_start;
     const uint64_t to = std::min<uint64_t>(offset + size, block_start + data.size()) - block_start;
-    if (to <= from) {
-      ++read_errors_;
-      return Error(ErrorCode::kDataLoss, "a cached block is shorter than expected");
-    }
-    std::memcpy(out + copied, data.data() + from, to - from);
-    copied += to - from;
+    out.pieces.push_back({data.data() + from, static_cast<size_t>(to - from)});
+    out.size += to - from;
+    out.hold.push_back(*blk);
   }
-  bytes_read_ += copied;
-  return copied;
+  bytes_read_ += out.size;
+  return out;
 }
 
 Result<std::string> VodFs::GetXattr(Ino ino, const std::string& name) {
@@ -559,6 +700,7 @@ CoreStats VodFs::Stats() const {
   s.read_errors = read_errors_;
   s.readahead_blocks = readahead_blocks_;
   s.readahead_resets = readahead_resets_;
+  s.index_prefetches = index_prefetches_;
   std::lock_guard<std::mutex> lock(handles_mu_);
   s.open_handles = files_.size();
   return s;

@@ -73,7 +73,7 @@ Result<RangeFetcher::Result_> RangeFetcher::Fetch(const resolve::MediaRef& ref, 
 
 Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t offset, uint64_t length,
                                           const std::optional<Fingerprint>& expected, const Sink& sink,
-                                          const std::atomic<bool>* cancel) {
+                                          const std::atomic<bool>* cancel, const VersionCallback& on_version) {
   if (length == 0) return Error(ErrorCode::kInvalidArgument, "empty range");
   std::optional<Fingerprint> pin = expected;
   if (pin) {
@@ -185,7 +185,13 @@ Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t
       }
       // From here on this version is the one delivered: a resumed attempt
       // must find it again.
-      if (!pin) pin = seen;
+      if (!pin) {
+        pin = seen;
+        if (on_version && !on_version(seen)) {
+          sink_stopped = true;
+          return false;
+        }
+      }
       return true;
     };
     h.on_body = [&](std::string_view chunk) {
@@ -222,11 +228,15 @@ Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.requests;
     }
+    const MonoTime sent = clock_.Now();
     auto r = http_.Stream(req, h);
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.bytes += got;
     }
+    VODFS_LOG(kDebug) << "GET " << what << " bytes " << cur << "-" << (cur + want - 1) << ": " << status << ", "
+                      << got << " bytes in "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - sent).count() << " ms";
     if (sink_stopped) return Error(ErrorCode::kCancelled, "read of " + what + " stopped");
     if (r.ok() || stop_early) {
       if (outcome == Outcome::kDone && got == want) return *pin;

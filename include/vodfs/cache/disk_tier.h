@@ -100,6 +100,7 @@ class DiskTier final : public SecondTier {
 
  private:
   struct Extent;
+  struct Fd;
   struct Pending {
     BlockKey key;
     Block block;
@@ -108,17 +109,21 @@ class DiskTier final : public SecondTier {
   explicit DiskTier(DiskTierOptions options);
   Status Init();
   void WriterLoop();
-  void Write(const BlockKey& key, const Block& block);
+  // Writes consecutive blocks of one extent, starting at `first`.
+  void WriteRun(const BlockKey& first, const std::vector<Block>& run);
+  int OpenExtent(Extent& e, std::shared_ptr<Fd>* fd, std::shared_ptr<Fd>* direct);
   std::shared_ptr<Extent> FindExtent(const std::string& object, uint64_t extent, bool create);
   void EvictLocked(uint64_t target);
   void Touch(const std::shared_ptr<Extent>& e);
+  void CloseIdleLocked();
 
   DiskTierOptions options_;
   std::atomic<bool> direct_io_{true};  // block data with O_DIRECT while the file system takes it
   int lock_fd_ = -1;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Extent>> extents_;  // "<object>\x1f<extent>"
-  std::list<std::shared_ptr<Extent>> lru_;                            // front = most recent
+  std::list<std::shared_ptr<Extent>> lru_;
+  size_t open_files_ = 0;  // extents with an open fd, GUARDED_BY(mu_)                            // front = most recent
   std::unordered_map<std::string, std::pair<std::string, StoredVersion>> described_;  // object -> ref, version
   std::unordered_map<std::string, std::pair<int64_t, StoredVersion>> known_;          // ref -> newest version
   uint64_t bytes_ = 0;

@@ -78,8 +78,25 @@ struct CoreOptions {
   uint64_t block_size = 64 << 10;
   // Read-ahead of sequential readers (0 disables).
   uint64_t readahead_max = 64 << 20;
-  uint64_t readahead_initial = 1 << 20;
+  uint64_t readahead_initial = 1 << 20;  // the first window
+  // A cursor opens a window once it has read this much sequentially (the
+  // kernel's own read-ahead serves shorter bursts).
+  uint64_t readahead_trigger = 4 << 20;
+  // The first read at the head of a file also fetches this much after it,
+  // in the same request (media is read from the start: a demuxer's header
+  // and first frames).
+  uint64_t head_prefetch = 3 << 19;  // 1.5 MiB
   size_t max_parallel_fetches = 8;
+};
+
+struct ReadSlices {
+  struct Piece {
+    const char* data;
+    size_t size;
+  };
+  std::vector<Piece> pieces;
+  size_t size = 0;                           // sum of the pieces
+  std::vector<std::shared_ptr<const void>> hold;  // what keeps the pieces alive
 };
 
 struct CoreStats {
@@ -90,6 +107,7 @@ struct CoreStats {
   uint64_t read_errors = 0;
   uint64_t readahead_blocks = 0;
   uint64_t readahead_resets = 0;
+  uint64_t index_prefetches = 0;  // MP4 indexes fetched ahead of the demuxer
   uint64_t open_handles = 0;
 };
 
@@ -120,6 +138,9 @@ class VodFs {
   // Reads up to `size` bytes at `offset` into `out`; returns the count
   // (0 at end of file).
   Result<size_t> Read(uint64_t fh, uint64_t offset, size_t size, char* out);
+  // The same bytes without a copy: pieces of cached blocks, valid while the
+  // result lives (it holds the blocks).
+  Result<ReadSlices> ReadRef(uint64_t fh, uint64_t offset, size_t size);
   void Release(uint64_t fh);
 
   Result<std::string> GetXattr(Ino ino, const std::string& name);
@@ -141,11 +162,13 @@ class VodFs {
   Attr ToAttr(const ns::NodeInfo& n) const;
   Result<cache::Block> GetBlock(FileHandle& h, uint64_t index);
   Result<std::string> FetchBlock(FileHandle& h, uint64_t index, const fetch::Fingerprint& fp);
-  Status PinVersion(FileHandle& h, uint64_t first_block);
+  Status PinVersion(FileHandle& h, uint64_t first_block, uint64_t last_block);
   void Pin(FileHandle& h, const fetch::Fingerprint& fp);  // REQUIRES: h.mu held
   // Loads claimed blocks [first, first+count): from the disk tier when
   // there, the rest from the origin in runs (one request per run).
-  Status LoadClaimed(const FileHandle& h, const std::string& object, const fetch::Fingerprint& fp,
+  bool PrefetchMp4Index(const resolve::MediaRef& ref, const std::string& object, const fetch::Fingerprint& fp,
+                        std::string_view head);
+  Status LoadClaimed(const resolve::MediaRef& ref, const std::string& object, const fetch::Fingerprint& fp,
                      uint64_t first, uint64_t count);
   void ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, size_t size);
   // The object under `h` changed: fail this handle from now on, forget the
@@ -170,7 +193,7 @@ class VodFs {
 
   std::atomic<int> active_streams_{0};  // sequential streams with a read-ahead window
   std::atomic<uint64_t> opens_{0}, reads_{0}, bytes_read_{0}, stale_reads_{0}, read_errors_{0},
-      readahead_blocks_{0}, readahead_resets_{0};
+      readahead_blocks_{0}, readahead_resets_{0}, index_prefetches_{0};
 };
 
 }  // namespace vodfs::core

@@ -83,9 +83,12 @@ class RangeFetcher {
   // rest of the transfer. A transfer cut short resumes where it stopped.
   // A range reaching past the end is cut at the end of the object.
   // Returns the version of the bytes delivered.
+  // `on_version`, if given, learns the version from the first valid answer
+  // before any byte reaches the sink (returning false stops the transfer).
+  using VersionCallback = std::function<bool(const Fingerprint&)>;
   Result<Fingerprint> FetchTo(const resolve::MediaRef& ref, uint64_t offset, uint64_t length,
                               const std::optional<Fingerprint>& expected, const Sink& sink,
-                              const std::atomic<bool>* cancel = nullptr);
+                              const std::atomic<bool>* cancel = nullptr, const VersionCallback& on_version = {});
 
   // The same, collected in memory.
   Result<Result_> Fetch(const resolve::MediaRef& ref, uint64_t offset, uint64_t length,

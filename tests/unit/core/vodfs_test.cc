@@ -116,6 +116,22 @@ TEST(VodFsTest, TheOriginWinsOverTheApiSize) {
   EXPECT_FALSE(h.notifier.inodes.empty());
 }
 
+TEST(VodFsTest, AFirstReadInTheApiLastBlockGetsTheOriginsWholeBlock) {
+  // The API is behind: its size ends inside block 1, the origin's does not.
+  FsHarness h;
+  h.AddVideo("v1", "A", 100000);
+  const std::string want = Bytes("src/v1", 150000);
+  h.origin.Put("src/v1", want);
+  auto ino = h.Resolve("videos/A [v1]/source.mp4");
+  auto o = h.fs->Open(*ino, O_RDONLY);
+  std::string buf(80000, '\0');
+  auto n = h.fs->Read(o->fh, 70000, buf.size(), buf.data());
+  ASSERT_TRUE(n.ok()) << n.error().ToString();
+  ASSERT_EQ(*n, 80000u);
+  EXPECT_EQ(buf, want.substr(70000, 80000));
+  h.fs->Release(o->fh);
+}
+
 TEST(VodFsTest, KernelCacheIsKeptOnlyForTheSameVersion) {
   FsHarness h;
   h.AddVideo("v1", "A", 100000);
