@@ -978,10 +978,11 @@ class Bench:
             for n, d in rows["list_scale"].items():
                 lines.append(f"{n:>10}{d['seconds']:>10}{d['api_calls']:>11}{d['min_calls']:>9}{str(d['peak_rss_mib']):>14}")
         lines.append("")
-        lines.append(f"{'target':<40}{'measured':>12}  {'need':<10}{'':<6}note")
+        lines.append(f"{'target':<40}{'measured':>12}  {'need':<10}{'':<8}note")
         for n, m, o, l, ok, note in targets:
             ms = "n/a" if m is None else (f"{m:.3g}" if isinstance(m, float) else str(m))
-            lines.append(f"{n:<40}{ms:>12}  {o + ' ' + str(l):<10}{'met' if ok else 'MISSED':<6}{note}")
+            verdict = "not run" if m is None else ("met" if ok else "MISSED")
+            lines.append(f"{n:<40}{ms:>12}  {o + ' ' + str(l):<10}{verdict:<8}{note}")
         lines.append("")
         lines.append(f"byte checks: {sum(c['ok'] for c in self.results['checks'])} passed, "
                      f"{sum(not c['ok'] for c in self.results['checks'])} failed")

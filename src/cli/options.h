@@ -75,7 +75,7 @@ struct Options {
   bool disk_cache = true;
   uint64_t readahead_max = 64 << 20;
   int64_t max_parallel_fetches = 8;
-  uint64_t kernel_readahead = 4 << 20;  // 0 = the kernel's default
+  uint64_t kernel_readahead = 1 << 20;  // 0 = the kernel's default
   std::string metrics_address;  // e.g. 127.0.0.1:9464; empty = off
 
   // Logging.

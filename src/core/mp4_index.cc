@@ -11,6 +11,17 @@ uint64_t Be(std::string_view s, size_t at, size_t n) {
 
 }  // namespace
 
+bool IsIsoMediaName(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || name.size() - dot > 5) return false;
+  std::string ext;
+  for (char c : name.substr(dot + 1)) ext += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (const char* known : {"mp4", "m4v", "m4a", "mov", "3gp", "3g2", "f4v"}) {
+    if (ext == known) return true;
+  }
+  return false;
+}
+
 std::optional<ByteRange> TrailingMp4Index(std::string_view head, uint64_t file_size, uint64_t max_index) {
   if (head.size() < 8 || head.substr(4, 4) != "ftyp") return std::nullopt;
   uint64_t pos = 0;

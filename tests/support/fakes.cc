@@ -64,7 +64,8 @@ Result<http::ResponseHead> FakeOrigin::Stream(const http::Request& r, http::Stre
     auto it = objects_.find(key);
     if (it != objects_.end()) obj = it->second;
     for (auto& f : faults_) {
-      if (f.times > 0 && key.find(f.key) != std::string::npos) {
+      if (f.times > 0 && key.find(f.key) != std::string::npos &&
+          (f.range_from < 0 || (r.range && r.range->first == static_cast<uint64_t>(f.range_from)))) {
         fault = f;
         --f.times;
         faulted = true;
@@ -83,6 +84,7 @@ Result<http::ResponseHead> FakeOrigin::Stream(const http::Request& r, http::Stre
   };
   if (!valid) return finish(403, "denied");
   if (faulted && fault.status) return finish(fault.status, "fault");
+  if (faulted && !fault.other_data.empty()) obj = {fault.other_data, "\"other-version\""};
   if (obj.etag.empty()) return finish(404, "no such key");
   head.headers = {{"ETag", obj.etag}, {"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}};
   uint64_t first = 0, last = obj.data.size() ? obj.data.size() - 1 : 0;

@@ -34,6 +34,8 @@ class FakeOrigin final : public http::HttpClient {
     size_t cut_after = 0;   // send only this many body bytes, then fail
     bool ignore_range = false;
     int64_t shift = 0;      // answer another range, and say so
+    std::string other_data{};  // answer as another version of the object (these bytes, another ETag)
+    int64_t range_from = -1;  // only a request whose range starts here
     int times = 1;
   };
   void AddFault(Fault f);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace vodfs::core {
@@ -23,5 +24,9 @@ struct ByteRange {
 // 'moov' before 'mdat', an 'mdat' that runs to the end, or malformed boxes.
 std::optional<ByteRange> TrailingMp4Index(std::string_view head, uint64_t file_size,
                                           uint64_t max_index = 64ULL << 20);
+
+// Whether a file name carries an ISO BMFF extension (mp4, m4v, m4a, mov,
+// 3gp, 3g2, f4v; any case): such a file may keep its index at its end.
+bool IsIsoMediaName(std::string_view name);
 
 }  // namespace vodfs::core

@@ -82,10 +82,15 @@ struct CoreOptions {
   // A cursor opens a window once it has read this much sequentially (the
   // kernel's own read-ahead serves shorter bursts).
   uint64_t readahead_trigger = 4 << 20;
-  // The first read at the head of a file also fetches this much after it,
-  // in the same request (media is read from the start: a demuxer's header
-  // and first frames).
+  // The first read at the head of a file also fetches this much after it
+  // (media is read from the start: a demuxer's header and first frames),
+  // in up to head_parts requests of at least head_part_min bytes each.
   uint64_t head_prefetch = 3 << 19;  // 1.5 MiB
+  uint64_t head_parts = 4;
+  uint64_t head_part_min = 384 << 10;
+  // The first read at the head of a file named like an MP4 also fetches
+  // its last tail_prefetch bytes, where a trailing index would be.
+  uint64_t tail_prefetch = 128 << 10;
   size_t max_parallel_fetches = 8;
 };
 

@@ -68,5 +68,14 @@ TEST(Mp4IndexTest, MalformedBoxesAreNotTrusted) {
   EXPECT_FALSE(TrailingMp4Index(loop + Box("mdat", 100), 100000));  // gives up after a few dozen boxes
 }
 
+TEST(Mp4IndexTest, IsoMediaIsKnownByItsExtension) {
+  for (const char* name : {"source.mp4", "HD.MP4", "a.b.mov", "clip.m4a", "x.3gp", "old.f4v", "v.M4V"}) {
+    EXPECT_TRUE(IsIsoMediaName(name)) << name;
+  }
+  for (const char* name : {"SD.flv", "segment-00001.ts", "SQ.mp3", "mp4", "cover.jpg", "movie.mp4.part", "", "."}) {
+    EXPECT_FALSE(IsIsoMediaName(name)) << name;
+  }
+}
+
 }  // namespace
 }  // namespace vodfs::core
