@@ -355,7 +355,8 @@ class VodfsMount(Mount):
         self.pid = self.proc.pid
         self.wait_mounted()
         videos = self.mnt / "videos"
-        self.big = next(p for p in videos.iterdir() if p.name.endswith(f"[{BIG_ID}]")) / "source.mp4"
+        big = next((p for p in videos.iterdir() if p.name.endswith(f"[{BIG_ID}]")), None)
+        self.big = big / "source.mp4" if big else None  # not in a synthetic library
         self.tree = self.mnt
 
     def stats(self):

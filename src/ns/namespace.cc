@@ -54,6 +54,18 @@ std::string Fmt(double v) {
   return buf;
 }
 
+// The extended attributes of a medium's directory.
+std::vector<std::pair<std::string, std::string>> MediaXattrs(const vod::MediaInfo& m) {
+  std::vector<std::pair<std::string, std::string>> x = {{"vod.video_id", m.id},
+                                                        {"vod.title", m.title},
+                                                        {"vod.status", m.status},
+                                                        {"vod.media_type", m.media_type},
+                                                        {"vod.duration", Fmt(m.duration)}};
+  if (m.cate_id >= 0) x.emplace_back("vod.cate_id", std::to_string(m.cate_id));
+  if (!m.tags.empty()) x.emplace_back("vod.tags", m.tags);
+  return x;
+}
+
 int64_t FirstTime(std::initializer_list<int64_t> times) {
   for (int64_t t : times) {
     if (t > 0) return t;
@@ -134,7 +146,7 @@ Ino Namespace::AddStatic(Ino parent, const std::string& name, const std::string&
   return ino;
 }
 
-NodeInfo Namespace::Info(Ino ino, const Node& n) const {
+NodeInfo Namespace::Info(Ino ino, const Node& n, bool with_xattrs) const {
   NodeInfo i;
   i.ino = ino;
   i.parent = n.parent;
@@ -147,7 +159,14 @@ NodeInfo Namespace::Info(Ino ino, const Node& n) const {
   i.ref = n.ref;
   i.text = n.text;
   i.link = n.link;
-  i.xattrs = n.xattrs;
+  if (with_xattrs) {
+    i.xattrs = n.xattrs;
+    // A medium's directory: made from what the listing keeps of it (a
+    // library of 100,000 videos need not hold them twice).
+    if (n.kind == Kind::kDir && n.dir_type == DirType::kMedia && n.xattrs.empty()) {
+      if (auto m = media_.find(n.id); m != media_.end()) i.xattrs = MediaXattrs(m->second);
+    }
+  }
   i.detached = n.detached;
   return i;
 }
@@ -195,7 +214,7 @@ Result<std::vector<NodeInfo>> Namespace::List(Ino dir) {
   std::vector<NodeInfo> out;
   const Node& d = nodes_[dir];
   out.reserve(d.children.size());
-  for (const auto& [name, ino] : d.children) out.push_back(Info(ino, nodes_[ino]));
+  for (const auto& [name, ino] : d.children) out.push_back(Info(ino, nodes_[ino], /*with_xattrs=*/false));
   return out;
 }
 
@@ -341,10 +360,6 @@ Result<Namespace::Listing> Namespace::BuildMediaList(const std::string& type) {
     c.dir_type = DirType::kMedia;
     c.mtime = FirstTime({m.modification_time, m.creation_time});
     c.id = m.id;
-    c.xattrs = {{"vod.video_id", m.id}, {"vod.title", m.title}, {"vod.status", m.status},
-                {"vod.media_type", m.media_type}, {"vod.duration", Fmt(m.duration)}};
-    if (m.cate_id >= 0) c.xattrs.emplace_back("vod.cate_id", std::to_string(m.cate_id));
-    if (!m.tags.empty()) c.xattrs.emplace_back("vod.tags", m.tags);
     out.mtime = std::max(out.mtime, c.mtime);
     out.children.push_back(std::move(c));
   }

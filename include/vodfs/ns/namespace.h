@@ -210,7 +210,7 @@ class Namespace {
   Status Populate(Ino dir, bool refresh);
   Ino InoFor(const std::string& key);
   Ino AddStatic(Ino parent, const std::string& name, const std::string& key, DirType type);
-  NodeInfo Info(Ino ino, const Node& n) const;
+  NodeInfo Info(Ino ino, const Node& n, bool with_xattrs = true) const;  // REQUIRES: mu_ held
   void Notify(const std::vector<std::pair<Ino, std::string>>& entries, const std::vector<Ino>& inodes);
 
   vod::VodApi& api_;
