@@ -120,6 +120,7 @@ std::string StatsJson(const MountSnapshot& s) {
         {"errors", s.reads.read_errors},
         {"readahead_blocks", s.reads.readahead_blocks},
         {"readahead_resets", s.reads.readahead_resets},
+        {"index_prefetches", s.reads.index_prefetches},
         {"open_handles", s.reads.open_handles}}},
       {"namespace",
        {{"listings", s.names.listings},
@@ -207,6 +208,7 @@ std::string PrometheusText(const MountSnapshot& s) {
   counter("stale_reads_total", "Reads failed because the object changed while open.", s.reads.stale_reads);
   counter("readahead_blocks_total", "Blocks fetched ahead of readers.", s.reads.readahead_blocks);
   counter("readahead_resets_total", "Read-ahead windows reset by a jump.", s.reads.readahead_resets);
+  counter("index_prefetches_total", "MP4 indexes fetched before the demuxer asked.", s.reads.index_prefetches);
   gauge("open_files", "Files open now.", static_cast<double>(s.reads.open_handles));
 
   counter("listings_total", "Full library listings.", s.names.listings);
