@@ -112,19 +112,18 @@ Result<std::string> VodFs::ReadLink(Ino ino) {
 Result<uint64_t> VodFs::OpenDir(Ino ino) {
   VODFS_ASSIGN_OR_RETURN(ns::NodeInfo self, ns_.Get(ino));
   if (self.kind != ns::Kind::kDir) return Error(ErrorCode::kNotADirectory, self.name);
-  VODFS_ASSIGN_OR_RETURN(std::vector<ns::NodeInfo> children, ns_.List(ino));
   auto d = std::make_shared<DirHandle>();
   d->ino = ino;
   d->parent = self.parent;
-  d->entries.reserve(children.size());
-  for (const auto& c : children) d->entries.push_back({c.name, ToAttr(c)});
+  VODFS_RETURN_IF_ERROR(ns_.ForEachChild(ino, [&](const ns::NodeInfo& c) { d->entries.push_back({c.name, ToAttr(c)}); }));
+  d->entries.shrink_to_fit();
   std::lock_guard<std::mutex> lock(handles_mu_);
   const uint64_t fh = next_fh_++;
   dirs_[fh] = std::move(d);
   return fh;
 }
 
-Result<std::vector<DirEntry>> VodFs::ReadDir(uint64_t fh, uint64_t offset) {
+Result<std::vector<DirEntry>> VodFs::ReadDir(uint64_t fh, uint64_t offset, size_t max) {
   std::shared_ptr<DirHandle> d;
   {
     std::lock_guard<std::mutex> lock(handles_mu_);
@@ -134,7 +133,7 @@ Result<std::vector<DirEntry>> VodFs::ReadDir(uint64_t fh, uint64_t offset) {
   }
   std::vector<DirEntry> out;
   const uint64_t total = d->entries.size() + 2;
-  for (uint64_t i = offset; i < total; ++i) {
+  for (uint64_t i = offset; i < total && out.size() < max; ++i) {
     if (i == 0) {
       DirEntry e{".", {}};
       e.attr.ino = d->ino;

@@ -236,7 +236,9 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void ReadDir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
-  auto r = Fs(req).ReadDir(fi->fh, static_cast<uint64_t>(off));
+  // No entry takes less than 32 bytes of the reply (a 24-byte header and a
+  // name, 8-aligned): more than size/32 entries never fit.
+  auto r = Fs(req).ReadDir(fi->fh, static_cast<uint64_t>(off), size / 32 + 1);
   if (!r.ok()) return ReplyError(req, r.error(), "readdir");
   std::vector<char> buf(size);
   size_t used = 0;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
-#include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "vodfs/util/strings.h"
 
@@ -108,7 +108,9 @@ std::vector<std::string> UniqueNames(const std::vector<NameRequest>& wanted) {
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return wanted[a].order < wanted[b].order; });
   std::vector<std::string> out(wanted.size());
-  std::set<std::string> taken;
+  // Views of names in `wanted` and `out`, which outlive the set.
+  std::unordered_set<std::string_view> taken;
+  taken.reserve(wanted.size());
   std::vector<size_t> clashing;
   for (size_t i : order) {
     if (taken.insert(wanted[i].name).second) {
@@ -129,8 +131,9 @@ std::vector<std::string> UniqueNames(const std::vector<NameRequest>& wanted) {
       return NoDots(Cut(Cut(stem, room) + t + ext, kMaxName));
     };
     std::string candidate = make(wanted[i].tag);
-    for (int n = 2; !taken.insert(candidate).second; ++n) candidate = make(wanted[i].tag + "-" + std::to_string(n));
-    out[i] = candidate;
+    for (int n = 2; taken.contains(candidate); ++n) candidate = make(wanted[i].tag + "-" + std::to_string(n));
+    out[i] = std::move(candidate);
+    taken.insert(out[i]);
   }
   return out;
 }

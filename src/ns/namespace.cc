@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <latch>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "vodfs/ns/names.h"
 #include "vodfs/resolve/hls.h"
@@ -26,6 +27,9 @@ namespace {
 constexpr const char* kListFields =
     "Title,Description,Tags,CateId,CateName,Duration,Size,Status,StorageClass,CreationTime,"
     "ModificationTime";
+
+// Seed of the second hash that tells inode collisions apart.
+constexpr uint64_t kKeyCheckSeed = 0x6b657963;
 
 bool IsNotFound(const Error& e) { return e.code == ErrorCode::kNotFound; }
 
@@ -75,6 +79,8 @@ int64_t FirstTime(std::initializer_list<int64_t> times) {
 
 }  // namespace
 
+const Namespace::Payload Namespace::kNoPayload;
+
 Namespace::Namespace(vod::VodApi& api, resolve::UrlBroker& broker, fetch::RangeFetcher& fetcher,
                      fetch::VersionTable& versions, Executor& executor, Clock& clock, NsOptions options)
     : api_(api),
@@ -89,7 +95,7 @@ Namespace::Namespace(vod::VodApi& api, resolve::UrlBroker& broker, fetch::RangeF
   root.dir_type = DirType::kRoot;
   root.parent = kRootIno;
   nodes_[kRootIno] = root;
-  ino_keys_[kRootIno] = "/";
+  ino_keys_[kRootIno] = str::StableHash64("/", kKeyCheckSeed);
   videos_ = AddStatic(kRootIno, "videos", "dir:videos", DirType::kVideos);
   audio_ = AddStatic(kRootIno, "audio", "dir:audio", DirType::kAudio);
   images_dir_ = AddStatic(kRootIno, "images", "dir:images", DirType::kImages);
@@ -109,8 +115,10 @@ Namespace::Namespace(vod::VodApi& api, resolve::UrlBroker& broker, fetch::RangeF
   v.parent = control;
   v.name = "version";
   v.content = Content::kGenerated;
-  v.text = options_.version_text;
-  v.size = v.text.size();
+  auto vp = std::make_shared<Payload>();
+  vp->text = options_.version_text;
+  v.size = vp->text.size();
+  v.payload = std::move(vp);
   nodes_[version] = v;
   nodes_[control].children["version"] = version;
 }
@@ -122,14 +130,15 @@ void Namespace::Stop() { refresher_.Stop(); }
 
 Ino Namespace::InoFor(const std::string& key) {
   uint64_t h = str::StableHash64(key, 0x766f6466);
+  const uint64_t check = str::StableHash64(key, kKeyCheckSeed);
   while (true) {
     if (h < 16) h += 16;  // 1 is the root; keep a few low numbers free
     auto it = ino_keys_.find(h);
     if (it == ino_keys_.end()) {
-      ino_keys_.emplace(h, key);
+      ino_keys_.emplace(h, check);
       return h;
     }
-    if (it->second == key) return h;
+    if (it->second == check) return h;
     h = str::Mix64(h);  // a collision: probe deterministically
   }
 }
@@ -156,17 +165,14 @@ NodeInfo Namespace::Info(Ino ino, const Node& n, bool with_xattrs) const {
   i.size = n.size;
   i.mtime = n.mtime;
   i.content = n.content;
-  i.ref = n.ref;
-  i.text = n.text;
-  i.link = n.link;
-  if (with_xattrs) {
-    i.xattrs = n.xattrs;
-    // A medium's directory: made from what the listing keeps of it (a
-    // library of 100,000 videos need not hold them twice).
-    if (n.kind == Kind::kDir && n.dir_type == DirType::kMedia && n.xattrs.empty()) {
-      if (auto m = media_.find(n.id); m != media_.end()) i.xattrs = MediaXattrs(m->second);
-    }
+  if (n.payload) {
+    i.ref = n.payload->ref;
+    i.text = n.payload->text;
+    i.link = n.payload->link;
+    if (with_xattrs) i.xattrs = n.payload->xattrs;
   }
+  // A medium's directory: its xattrs are made from the listing's entry.
+  if (with_xattrs && n.media && i.xattrs.empty()) i.xattrs = MediaXattrs(*n.media);
   i.detached = n.detached;
   return i;
 }
@@ -203,6 +209,12 @@ Result<NodeInfo> Namespace::Lookup(Ino parent, const std::string& name) {
 }
 
 Result<std::vector<NodeInfo>> Namespace::List(Ino dir) {
+  std::vector<NodeInfo> out;
+  VODFS_RETURN_IF_ERROR(ForEachChild(dir, [&out](const NodeInfo& i) { out.push_back(i); }));
+  return out;
+}
+
+Status Namespace::ForEachChild(Ino dir, const std::function<void(const NodeInfo&)>& fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = nodes_.find(dir);
@@ -211,11 +223,9 @@ Result<std::vector<NodeInfo>> Namespace::List(Ino dir) {
   }
   VODFS_RETURN_IF_ERROR(EnsurePopulated(dir));
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<NodeInfo> out;
   const Node& d = nodes_[dir];
-  out.reserve(d.children.size());
-  for (const auto& [name, ino] : d.children) out.push_back(Info(ino, nodes_[ino], /*with_xattrs=*/false));
-  return out;
+  for (const auto& [name, ino] : d.children) fn(Info(ino, nodes_[ino], /*with_xattrs=*/false));
+  return Status::Ok();
 }
 
 void Namespace::CorrectSize(Ino ino, uint64_t size) {
@@ -291,7 +301,17 @@ Status Namespace::Populate(Ino dir, bool refresh) {
       if (nodes_[dir].populated) return Status::Ok();
     }
     nodes_[dir].populating = true;
-    snapshot = nodes_[dir];
+    // What Build needs of the directory; not its children (a directory of
+    // 100,000 media is not copied on every refresh).
+    const Node& d = nodes_[dir];
+    snapshot.parent = d.parent;
+    snapshot.name = d.name;
+    snapshot.kind = d.kind;
+    snapshot.dir_type = d.dir_type;
+    snapshot.mtime = d.mtime;
+    snapshot.id = d.id;
+    snapshot.payload = d.payload;
+    snapshot.media = d.media;
   }
   Result<Listing> listing = Build(dir, snapshot);
   std::vector<std::pair<Ino, std::string>> entries;
@@ -338,34 +358,39 @@ Result<Namespace::Listing> Namespace::Build(Ino, const Node& n) {
 }
 
 Result<Namespace::Listing> Namespace::BuildMediaList(const std::string& type) {
+  // Each medium is kept once, shared by its directory node; nothing of a
+  // large library is held twice while the listing is built.
   vod::LibraryIterator it(api_, type, kListFields);
-  std::vector<vod::MediaInfo> all, page;
+  std::vector<std::shared_ptr<const vod::MediaInfo>> all;
+  std::vector<vod::MediaInfo> page;
   while (true) {
     VODFS_ASSIGN_OR_RETURN(bool more, it.Next(&page));
-    for (auto& m : page) all.push_back(std::move(m));
+    for (auto& m : page) all.push_back(std::make_shared<const vod::MediaInfo>(std::move(m)));
     if (!more) break;
   }
-  Listing out;
-  std::vector<NameRequest> names;
-  for (const auto& m : all) {
-    names.push_back({MediaDirName(m.title, m.id, options_.id_names), m.id, m.id});
+  std::vector<std::string> unique;
+  {
+    std::vector<NameRequest> names;
+    names.reserve(all.size());
+    for (const auto& m : all) names.push_back({MediaDirName(m->title, m->id, options_.id_names), m->id, m->id});
+    unique = UniqueNames(names);
   }
-  std::vector<std::string> unique = UniqueNames(names);
+  Listing out;
+  out.children.reserve(all.size());
   for (size_t i = 0; i < all.size(); ++i) {
-    const vod::MediaInfo& m = all[i];
     ChildSpec c;
-    c.key = type + "/" + m.id;
-    c.name = unique[i];
+    c.key = type + "/" + all[i]->id;
+    c.name = std::move(unique[i]);
     c.kind = Kind::kDir;
     c.dir_type = DirType::kMedia;
-    c.mtime = FirstTime({m.modification_time, m.creation_time});
-    c.id = m.id;
+    c.mtime = FirstTime({all[i]->modification_time, all[i]->creation_time});
+    c.id = all[i]->id;
+    c.media = std::move(all[i]);
     out.mtime = std::max(out.mtime, c.mtime);
     out.children.push_back(std::move(c));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& m : all) media_[m.id] = std::move(m);
     ++stats_.listings;
   }
   return out;
@@ -418,16 +443,16 @@ Result<Namespace::Listing> Namespace::BuildImages() {
     c.key = "image/" + img.id;
     c.name = unique[k];
     c.content = Content::kMedia;
-    c.ref.role = Role::kImage;
-    c.ref.id = img.id;
+    c.p().ref.role = Role::kImage;
+    c.p().ref.id = img.id;
     c.size = static_cast<uint64_t>(img.file_size);
     c.size_known = img.file_size > 0;
     c.mtime = FirstTime({img.modification_time, img.creation_time});
-    c.xattrs = {{"vod.image_id", img.id}, {"vod.title", img.title}, {"vod.image_type", img.image_type}};
-    if (img.width) c.xattrs.emplace_back("vod.width", std::to_string(img.width));
-    if (img.height) c.xattrs.emplace_back("vod.height", std::to_string(img.height));
+    c.p().xattrs = {{"vod.image_id", img.id}, {"vod.title", img.title}, {"vod.image_type", img.image_type}};
+    if (img.width) c.p().xattrs.emplace_back("vod.width", std::to_string(img.width));
+    if (img.height) c.p().xattrs.emplace_back("vod.height", std::to_string(img.height));
     const std::string url = options_.output_type == vod::OutputType::kOss || img.url.empty() ? img.file_url : img.url;
-    broker_.Seed(c.ref, url);
+    broker_.Seed(c.p().ref, url);
     out.mtime = std::max(out.mtime, c.mtime);
     out.children.push_back(std::move(c));
   }
@@ -463,8 +488,7 @@ Result<Namespace::Listing> Namespace::BuildCategories(int64_t cate_id, int depth
     for (Ino top : {videos_, audio_}) {
       for (const auto& [name, ino] : nodes_[top].children) {
         const Node& m = nodes_[ino];
-        auto it = media_.find(m.id);
-        if (it != media_.end() && it->second.cate_id == cate_id) {
+        if (m.media && m.media->cate_id == cate_id) {
           links.emplace_back(name, up + nodes_[top].name + "/" + name);
           names.push_back({name, "~" + m.id, m.id});
         }
@@ -481,7 +505,7 @@ Result<Namespace::Listing> Namespace::BuildCategories(int64_t cate_id, int depth
     c.dir_type = DirType::kCategory;
     c.id = std::to_string(subs[i].id);
     c.mtime = out.mtime;
-    c.xattrs = {{"vod.cate_id", c.id}, {"vod.cate_name", subs[i].name},
+    c.p().xattrs = {{"vod.cate_id", c.id}, {"vod.cate_name", subs[i].name},
                 {"vod.level", std::to_string(subs[i].level)}};
     out.children.push_back(std::move(c));
   }
@@ -490,8 +514,8 @@ Result<Namespace::Listing> Namespace::BuildCategories(int64_t cate_id, int depth
     c.key = "category/" + std::to_string(cate_id) + "/link/" + links[i].first;
     c.name = unique[subs.size() + i];
     c.kind = Kind::kSymlink;
-    c.link = links[i].second;
-    c.size = c.link.size();
+    c.p().link = links[i].second;
+    c.size = c.p().link.size();
     c.mtime = out.mtime;
     out.children.push_back(std::move(c));
   }
@@ -504,13 +528,8 @@ Result<Namespace::Listing> Namespace::BuildCategories(int64_t cate_id, int depth
 }
 
 Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
-  vod::MediaInfo info;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = media_.find(dir.id);
-    if (it == media_.end()) return Error(ErrorCode::kNotFound, "medium " + dir.id + " is gone");
-    info = it->second;
-  }
+  if (!dir.media) return Error(ErrorCode::kNotFound, "medium " + dir.id + " is gone");
+  const vod::MediaInfo& info = *dir.media;
   const std::string& id = info.id;
   const bool has_source = info.status != "UploadFail" && info.status != "Uploading";
   const bool playable = info.status == "Normal";
@@ -616,18 +635,18 @@ Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
     c.key = "media/" + id + "/source";
     c.name = FileName("source", ext);
     c.content = Content::kMedia;
-    c.ref.role = Role::kSource;
-    c.ref.id = id;
+    c.p().ref.role = Role::kSource;
+    c.p().ref.id = id;
     c.size = static_cast<uint64_t>(mezz->size > 0 ? mezz->size : info.size);
     c.size_known = c.size > 0;
     c.mtime = FirstTime({mezz->creation_time, info.creation_time});
-    c.xattrs = {{"vod.video_id", id}, {"vod.role", "source"}, {"vod.file_name", mezz->file_name},
+    c.p().xattrs = {{"vod.video_id", id}, {"vod.role", "source"}, {"vod.file_name", mezz->file_name},
                 {"vod.duration", Fmt(mezz->duration)}};
-    if (mezz->width) c.xattrs.emplace_back("vod.width", std::to_string(mezz->width));
-    if (mezz->height) c.xattrs.emplace_back("vod.height", std::to_string(mezz->height));
-    if (!mezz->bitrate.empty()) c.xattrs.emplace_back("vod.bitrate", mezz->bitrate);
-    if (!mezz->fps.empty()) c.xattrs.emplace_back("vod.fps", mezz->fps);
-    broker_.Seed(c.ref, mezz->file_url);
+    if (mezz->width) c.p().xattrs.emplace_back("vod.width", std::to_string(mezz->width));
+    if (mezz->height) c.p().xattrs.emplace_back("vod.height", std::to_string(mezz->height));
+    if (!mezz->bitrate.empty()) c.p().xattrs.emplace_back("vod.bitrate", mezz->bitrate);
+    if (!mezz->fps.empty()) c.p().xattrs.emplace_back("vod.fps", mezz->fps);
+    broker_.Seed(c.p().ref, mezz->file_url);
     doc["Source"] = {{"File", c.name}, {"FileName", mezz->file_name}, {"Size", mezz->size},
                      {"Width", mezz->width}, {"Height", mezz->height}, {"Bitrate", mezz->bitrate},
                      {"Fps", mezz->fps}, {"Duration", mezz->duration}};
@@ -659,35 +678,35 @@ Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
       ChildSpec c;
       c.name = unique[i];
       c.mtime = FirstTime({s.modification_time, s.creation_time, video_time});
-      c.ref.id = id;
-      c.ref.job_id = s.job_id;
-      c.ref.definition = s.definition;
-      c.ref.format = s.format;
-      c.xattrs = {{"vod.video_id", id},         {"vod.definition", s.definition},
+      c.p().ref.id = id;
+      c.p().ref.job_id = s.job_id;
+      c.p().ref.definition = s.definition;
+      c.p().ref.format = s.format;
+      c.p().xattrs = {{"vod.video_id", id},         {"vod.definition", s.definition},
                   {"vod.format", s.format},     {"vod.stream_type", s.stream_type},
                   {"vod.bitrate", Fmt(s.bitrate)}, {"vod.duration", Fmt(s.duration)},
                   {"vod.job_id", s.job_id},     {"vod.status", s.status}};
-      if (s.width) c.xattrs.emplace_back("vod.width", std::to_string(s.width));
-      if (s.height) c.xattrs.emplace_back("vod.height", std::to_string(s.height));
-      if (!s.fps.empty()) c.xattrs.emplace_back("vod.fps", s.fps);
-      if (!s.codec_name.empty()) c.xattrs.emplace_back("vod.codec", s.codec_name);
+      if (s.width) c.p().xattrs.emplace_back("vod.width", std::to_string(s.width));
+      if (s.height) c.p().xattrs.emplace_back("vod.height", std::to_string(s.height));
+      if (!s.fps.empty()) c.p().xattrs.emplace_back("vod.fps", s.fps);
+      if (!s.codec_name.empty()) c.p().xattrs.emplace_back("vod.codec", s.codec_name);
       if (s.encrypt || !s.encrypt_type.empty()) {
-        c.xattrs.emplace_back("vod.encrypt_type", s.encrypt_type.empty() ? "encrypted" : s.encrypt_type);
+        c.p().xattrs.emplace_back("vod.encrypt_type", s.encrypt_type.empty() ? "encrypted" : s.encrypt_type);
       }
       if (s.format == "m3u8") {
         c.key = "media/" + id + "/hls/" + s.job_id;
         c.kind = Kind::kDir;
         c.dir_type = DirType::kHls;
         c.id = s.job_id;
-        c.ref.role = Role::kHlsPlaylist;
+        c.p().ref.role = Role::kHlsPlaylist;
       } else {
         c.key = "media/" + id + "/stream/" + s.job_id;
         c.content = Content::kMedia;
-        c.ref.role = Role::kStream;
+        c.p().ref.role = Role::kStream;
         c.size = static_cast<uint64_t>(s.size);
         c.size_known = s.size > 0;
       }
-      broker_.Seed(c.ref, s.play_url);
+      broker_.Seed(c.p().ref, s.play_url);
       streams.push_back({{"File", c.name}, {"Definition", s.definition}, {"Format", s.format},
                          {"StreamType", s.stream_type}, {"Size", s.size}, {"Bitrate", s.bitrate},
                          {"Width", s.width}, {"Height", s.height}, {"Fps", s.fps},
@@ -706,12 +725,12 @@ Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
     c.key = "media/" + id + "/cover";
     c.name = FileName("cover", ExtensionOf(cover_url, "jpg"));
     c.content = Content::kMedia;
-    c.ref.role = Role::kCover;
-    c.ref.id = id;
+    c.p().ref.role = Role::kCover;
+    c.p().ref.id = id;
     c.size_known = false;
     c.mtime = video_time;
-    c.xattrs = {{"vod.video_id", id}, {"vod.role", "cover"}};
-    broker_.Seed(c.ref, cover_url);
+    c.p().xattrs = {{"vod.video_id", id}, {"vod.role", "cover"}};
+    broker_.Seed(c.p().ref, cover_url);
     files.push_back(std::move(c));
   }
 
@@ -731,14 +750,14 @@ Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
       f.key = key + "/" + std::to_string(s.index);
       f.name = FileName(Pad(s.index), ExtensionOf(s.url, "jpg"));
       f.content = Content::kMedia;
-      f.ref.role = role;
-      f.ref.id = id;
-      f.ref.index = s.index;
+      f.p().ref.role = role;
+      f.p().ref.id = id;
+      f.p().ref.index = s.index;
       f.size_known = false;
       f.mtime = d.mtime;
-      f.xattrs = {{"vod.video_id", id}, {"vod.role", resolve::RoleName(role)},
+      f.p().xattrs = {{"vod.video_id", id}, {"vod.role", resolve::RoleName(role)},
                   {"vod.index", std::to_string(s.index)}, {"vod.job_id", page.job_id}};
-      broker_.Seed(f.ref, s.url);
+      broker_.Seed(f.p().ref, s.url);
       d.children.push_back(std::move(f));
     }
     return d;
@@ -763,8 +782,8 @@ Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
   infofile.key = "media/" + id + "/info.json";
   infofile.name = "info.json";
   infofile.content = Content::kGenerated;
-  infofile.text = doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  infofile.size = infofile.text.size();
+  infofile.p().text = doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  infofile.size = infofile.p().text.size();
   infofile.mtime = video_time;
   files.push_back(std::move(infofile));
 
@@ -774,7 +793,7 @@ Result<Namespace::Listing> Namespace::BuildMedia(const Node& dir) {
 }
 
 Result<Namespace::Listing> Namespace::BuildHls(const Node& dir) {
-  const MediaRef playlist = dir.ref;
+  const MediaRef playlist = dir.P().ref;
   VODFS_ASSIGN_OR_RETURN(auto lease, broker_.Get(playlist));
   VODFS_ASSIGN_OR_RETURN(std::string text, fetcher_.FetchWhole(playlist));
   resolve::HlsPlaylist pl = resolve::ParseHlsPlaylist(text);
@@ -801,25 +820,25 @@ Result<Namespace::Listing> Namespace::BuildHls(const Node& dir) {
     c.key = "media/" + playlist.id + "/hls/" + dir.id + "/" + std::to_string(i);
     c.name = local[i];
     c.content = Content::kMedia;
-    c.ref = playlist;
-    c.ref.role = Role::kHlsSegment;
-    c.ref.index = static_cast<int64_t>(i);
+    c.p().ref = playlist;
+    c.p().ref.role = Role::kHlsSegment;
+    c.p().ref.index = static_cast<int64_t>(i);
     c.size_known = false;
     c.mtime = dir.mtime;
-    c.xattrs = {{"vod.video_id", playlist.id}, {"vod.job_id", dir.id}, {"vod.definition", playlist.definition},
+    c.p().xattrs = {{"vod.video_id", playlist.id}, {"vod.job_id", dir.id}, {"vod.definition", playlist.definition},
                 {"vod.role", "segment"}, {"vod.index", std::to_string(i)},
                 {"vod.duration", Fmt(pl.segments[i].duration)}};
-    broker_.Seed(c.ref, *abs);
+    broker_.Seed(c.p().ref, *abs);
     out.children.push_back(std::move(c));
   }
   ChildSpec index;
   index.key = "media/" + playlist.id + "/hls/" + dir.id + "/index.m3u8";
   index.name = "index.m3u8";
   index.content = Content::kGenerated;
-  index.text = resolve::RewriteHlsPlaylist(text, local);
-  index.size = index.text.size();
+  index.p().text = resolve::RewriteHlsPlaylist(text, local);
+  index.size = index.p().text.size();
   index.mtime = dir.mtime;
-  index.xattrs = dir.xattrs;
+  index.p().xattrs = dir.P().xattrs;
   out.children.push_back(std::move(index));
   VODFS_RETURN_IF_ERROR(ProbeSizes(&out.children));
   return out;
@@ -839,7 +858,7 @@ Status Namespace::ProbeSizes(std::vector<ChildSpec>* children) {
   for (size_t start = 0; start < todo.size(); start += options_.probe_parallelism) {
     std::vector<std::function<void()>> tasks;
     for (size_t i = start; i < std::min(todo.size(), start + options_.probe_parallelism); ++i) {
-      tasks.push_back([this, i, &todo, &results] { results[i] = fetcher_.Probe(todo[i]->ref); });
+      tasks.push_back([this, i, &todo, &results] { results[i] = fetcher_.Probe(todo[i]->ref()); });
     }
     RunAll(executor_, tasks);
   }
@@ -858,7 +877,7 @@ Status Namespace::ProbeSizes(std::vector<ChildSpec>* children) {
     }
     todo[i]->size = results[i]->size;
     todo[i]->size_known = true;
-    versions_.Set(todo[i]->ref.Key(), *results[i]);
+    versions_.Set(todo[i]->ref().Key(), *results[i]);
   }
   if (!missing.empty()) {
     std::function<void(std::vector<ChildSpec>*)> drop = [&](std::vector<ChildSpec>* v) {
@@ -898,16 +917,15 @@ void Namespace::Apply(Ino dir, Listing& listing, std::vector<std::pair<Ino, std:
       n.size = spec.size;
       n.mtime = spec.mtime;
       n.content = spec.content;
-      n.ref = spec.ref;
-      n.text = std::move(spec.text);
-      n.link = std::move(spec.link);
-      n.xattrs = std::move(spec.xattrs);
+      n.payload = std::move(spec.payload);
+      n.media = std::move(spec.media);
       n.id = spec.id;
       nodes_[ino] = std::move(n);
     } else {
       Node& n = it->second;
-      const bool changed = n.size != spec.size || n.mtime != spec.mtime || n.text != spec.text ||
-                           n.link != spec.link || n.detached;
+      const Payload& now = spec.payload ? *spec.payload : kNoPayload;
+      const bool changed = n.size != spec.size || n.mtime != spec.mtime || n.P().text != now.text ||
+                           n.P().link != now.link || n.detached;
       if (n.name != spec.name && !n.name.empty()) entries->emplace_back(dir, n.name);
       // A medium whose metadata changed is listed again on next use.
       if (n.dir_type == DirType::kMedia && n.mtime != spec.mtime) n.populated = false;
@@ -915,14 +933,11 @@ void Namespace::Apply(Ino dir, Listing& listing, std::vector<std::pair<Ino, std:
       n.name = spec.name;
       n.size = spec.size;
       n.mtime = spec.mtime;
-      n.ref = spec.ref;
-      n.text = std::move(spec.text);
-      n.link = std::move(spec.link);
-      n.xattrs = std::move(spec.xattrs);
+      n.payload = std::move(spec.payload);
+      n.media = std::move(spec.media);
       n.detached = false;
       if (changed) inodes->push_back(ino);
     }
-    if (spec.kind == Kind::kDir && spec.dir_type == DirType::kMedia) media_dirs_[spec.id] = ino;
     if (spec.filled) {
       Listing sub;
       sub.children = std::move(spec.children);
@@ -934,13 +949,15 @@ void Namespace::Apply(Ino dir, Listing& listing, std::vector<std::pair<Ino, std:
     next[nodes_[ino].name] = ino;
   }
   Node& d = nodes_[dir];
+  std::unordered_set<Ino> listed;  // made only when a name went away or moved
   for (const auto& [name, ino] : d.children) {
     auto it = next.find(name);
     if (it == next.end() || it->second != ino) {
       entries->emplace_back(dir, name);
-      bool still_listed = false;
-      for (const auto& [n2, i2] : next) still_listed |= i2 == ino;
-      if (!still_listed) Detach(ino);
+      if (listed.empty()) {
+        for (const auto& [n2, i2] : next) listed.insert(i2);
+      }
+      if (!listed.contains(ino)) Detach(ino);
     }
   }
   d.children = std::move(next);

@@ -133,9 +133,9 @@ class VodFs {
   Result<std::string> ReadLink(Ino ino);
 
   Result<uint64_t> OpenDir(Ino ino);
-  // Entries from `offset` (0 = ".", 1 = "..", then the children, as listed
-  // at OpenDir time so offsets stay stable).
-  Result<std::vector<DirEntry>> ReadDir(uint64_t fh, uint64_t offset);
+  // At most `max` entries from `offset` (0 = ".", 1 = "..", then the
+  // children, as listed at OpenDir time so offsets stay stable).
+  Result<std::vector<DirEntry>> ReadDir(uint64_t fh, uint64_t offset, size_t max = SIZE_MAX);
   void ReleaseDir(uint64_t fh);
 
   // flags: open(2) flags; any write access is kReadOnly.

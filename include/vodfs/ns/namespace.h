@@ -133,6 +133,10 @@ class Namespace {
   Result<NodeInfo> Lookup(Ino parent, const std::string& name);
   // Children of a directory, in name order.
   Result<std::vector<NodeInfo>> List(Ino dir);
+  // Calls `fn` for each child in name order, without xattrs, under the
+  // namespace's lock (`fn` must not call back into the namespace); a large
+  // directory is never copied whole.
+  Status ForEachChild(Ino dir, const std::function<void(const NodeInfo&)>& fn);
   // The origin reports a size different from the API's (origin wins).
   void CorrectSize(Ino ino, uint64_t size);
   // The content of `ino` changed: the kernel must drop what it cached.
@@ -145,45 +149,60 @@ class Namespace {
   NsStats Stats() const;
 
  private:
+  // What a file, symlink or HLS directory carries beyond its attributes; a
+  // medium's directory, the bulk of a large library, carries none.
+  struct Payload {
+    resolve::MediaRef ref;
+    std::string text;
+    std::string link;
+    std::vector<std::pair<std::string, std::string>> xattrs;
+    bool operator==(const Payload& o) const {
+      return ref.Key() == o.ref.Key() && text == o.text && link == o.link && xattrs == o.xattrs;
+    }
+  };
   struct Node {
     Ino parent = 0;
     std::string name;
     Kind kind = Kind::kFile;
     DirType dir_type = DirType::kRoot;
-    uint64_t size = 0;
-    int64_t mtime = 0;
     Content content = Content::kNone;
-    resolve::MediaRef ref;
-    std::string text;
-    std::string link;
-    std::vector<std::pair<std::string, std::string>> xattrs;
-    std::string id;  // media/image/category id, job id for kHls
-    std::map<std::string, Ino> children;
     bool detached = false;
     // Directories filled from the API.
     bool populated = false;
-    int64_t populated_at = 0;
     bool populating = false;
     bool refresh_pending = false;
+    uint64_t size = 0;
+    int64_t mtime = 0;
+    int64_t populated_at = 0;
+    std::string id;  // media/image/category id, job id for kHls
+    std::shared_ptr<const Payload> payload;        // may be null
+    std::shared_ptr<const vod::MediaInfo> media;   // kMedia: the medium as listed
+    std::map<std::string, Ino> children;
+    const Payload& P() const { return payload ? *payload : kNoPayload; }
   };
+  static const Payload kNoPayload;
   // What a population produces: the new children of one directory.
   struct ChildSpec {
     std::string key;   // identity (inode hash input)
     std::string name;
     Kind kind = Kind::kFile;
     DirType dir_type = DirType::kRoot;
-    uint64_t size = 0;
-    int64_t mtime = 0;
     Content content = Content::kNone;
-    resolve::MediaRef ref;
-    std::string text;
-    std::string link;
-    std::string id;
-    std::vector<std::pair<std::string, std::string>> xattrs;
     bool size_known = true;  // false: probe the origin
     // Subdirectories filled in the same pass (snapshots/, sprites/...).
     bool filled = false;
+    uint64_t size = 0;
+    int64_t mtime = 0;
+    std::string id;
+    std::shared_ptr<Payload> payload;
+    std::shared_ptr<const vod::MediaInfo> media;
     std::vector<ChildSpec> children;
+    // The payload, made on first use.
+    Payload& p() {
+      if (!payload) payload = std::make_shared<Payload>();
+      return *payload;
+    }
+    const resolve::MediaRef& ref() const { return payload ? payload->ref : kNoPayload.ref; }
   };
   struct Listing {
     std::vector<ChildSpec> children;
@@ -226,10 +245,9 @@ class Namespace {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<Ino, Node> nodes_;
-  std::unordered_map<Ino, std::string> ino_keys_;  // for collision checks
-  // The library as last listed: id -> media info (for media directories).
-  std::unordered_map<std::string, vod::MediaInfo> media_;
-  std::unordered_map<std::string, Ino> media_dirs_;  // id -> its directory
+  // Inode -> a second hash of the key that made it, to tell a collision of
+  // the inode hash from the same key asked again.
+  std::unordered_map<Ino, uint64_t> ino_keys_;
   Ino videos_ = 0, audio_ = 0, images_dir_ = 0, categories_ = 0;
   NsStats stats_;
   Executor refresher_{2, "vodfs-refresh"};

@@ -295,6 +295,9 @@ TEST(VodFsTest, ReadDirOffsetsAreStable) {
   EXPECT_EQ((*all)[0].name, ".");
   EXPECT_EQ((*all)[1].name, "..");
   auto tail = h.fs->ReadDir(*fh, 20);
+  auto some = h.fs->ReadDir(*fh, 5, 3);
+  ASSERT_EQ(some->size(), 3u);
+  EXPECT_EQ((*some)[2].name, (*all)[7].name);
   ASSERT_EQ(tail->size(), 12u);
   EXPECT_EQ((*tail)[0].name, (*all)[20].name);
   h.fs->ReleaseDir(*fh);
