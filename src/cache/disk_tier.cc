@@ -56,6 +56,9 @@ std::string ObjectHash(const std::string& object) {
 
 constexpr size_t kDirectAlign = 4096;
 constexpr uint64_t kMaxRunBytes = 1 << 20;  // the largest single write
+// How long a block waits for room in the write queue before it is dropped
+// (only a writer that is stuck for this long drops anything).
+constexpr auto kMaxPutWait = std::chrono::seconds(5);
 
 bool PreadAll(int fd, char* buf, size_t n, off_t off) {
   while (n > 0) {
@@ -280,6 +283,7 @@ void DiskTier::Stop() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  room_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
@@ -311,7 +315,6 @@ void DiskTier::WriterLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      queued_bytes_ -= taken;
     }
     // Parallel fetches complete their blocks interleaved: in order, each
     // fetch's blocks are neighbours again.
@@ -331,6 +334,14 @@ void DiskTier::WriterLoop() {
       WriteRun(batch[i].key, run);
       i = j;
     }
+    // The batch counts against the queue's bound until it is written.
+    uint64_t written = 0;
+    for (const auto& p : batch) written += p.block->size();
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      queued_bytes_ -= written;
+    }
+    room_cv_.notify_all();
   }
 }
 
@@ -453,12 +464,25 @@ Block DiskTier::Get(const BlockKey& key) {
 void DiskTier::Put(const BlockKey& key, const Block& block) {
   if (!block || block->empty()) return;
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    std::unique_lock<std::mutex> lock(queue_mu_);
     if (running_ && !stopping_) {
       if (queued_bytes_ + block->size() > options_.max_pending_bytes) {
-        std::lock_guard<std::mutex> l(mu_);
-        ++stats_.dropped_writes;
-        return;
+        // A full queue slows the reader down to what the disk takes: a
+        // cache that silently skipped blocks would look warm and be cold.
+        // Only a writer that makes no progress at all (a hung disk) gets
+        // its blocks dropped, so that reads go on.
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          ++stats_.write_waits;
+        }
+        const bool room = room_cv_.wait_for(lock, kMaxPutWait, [&] {
+          return stopping_ || queued_bytes_ + block->size() <= options_.max_pending_bytes;
+        });
+        if (!room || stopping_) {
+          std::lock_guard<std::mutex> l(mu_);
+          ++stats_.dropped_writes;
+          return;
+        }
       }
       queue_.push_back({key, block});
       queued_bytes_ += block->size();

@@ -58,7 +58,8 @@ std::string StatsJson(const MountSnapshot& s) {
             {"extents", s.disk.extents}, {"hits", s.disk.hits},
             {"misses", s.disk.misses},  {"corrupt", s.disk.corrupt},
             {"evictions", s.disk.evictions}, {"writes", s.disk.writes},
-            {"dropped_writes", s.disk.dropped_writes}, {"write_errors", s.disk.write_errors}};
+            {"write_waits", s.disk.write_waits}, {"dropped_writes", s.disk.dropped_writes},
+            {"write_errors", s.disk.write_errors}};
   }
   json fuse = json::object();
   for (size_t i = 0; i < s.fuse.size(); ++i) {
@@ -199,7 +200,9 @@ std::string PrometheusText(const MountSnapshot& s) {
   counter("disk_cache_corrupt_blocks_total", "Disk blocks that failed verification and were fetched again.",
           s.disk.corrupt);
   counter("disk_cache_write_errors_total", "Disk cache writes that failed.", s.disk.write_errors);
-  counter("disk_cache_dropped_writes_total", "Disk cache writes skipped because the queue was full.",
+  counter("disk_cache_write_waits_total", "Disk cache writes that waited for room in the write queue.",
+          s.disk.write_waits);
+  counter("disk_cache_dropped_writes_total", "Disk cache writes skipped because the writer was stuck.",
           s.disk.dropped_writes);
 
   counter("opens_total", "Files opened.", s.reads.opens);

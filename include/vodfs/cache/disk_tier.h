@@ -12,7 +12,9 @@
 //
 // Quota: least recently used extents are deleted to stay under the quota;
 // a full disk (ENOSPC) evicts more instead of failing. Writes happen on a
-// background thread (best effort: dropped if too much is pending).
+// background thread through a bounded queue; a full queue makes the caller
+// wait (a reader goes no faster than the disk takes its blocks), and only a
+// writer stuck for seconds gets blocks dropped.
 //
 // The directory is private (0700) and used by one vodfs at a time (an
 // exclusive lock on <dir>/lock).
@@ -43,7 +45,7 @@ struct DiskTierOptions {
   uint64_t quota = 1ULL << 30;
   uint64_t block_size = 64 << 10;
   uint32_t blocks_per_extent = 64;
-  uint64_t max_pending_bytes = 128ULL << 20;  // write-behind queue bound
+  uint64_t max_pending_bytes = 128ULL << 20;  // write queue bound (queued and being written)
   size_t max_open_files = 256;
 };
 
@@ -63,7 +65,8 @@ struct DiskStats {
   uint64_t corrupt = 0;  // blocks that failed verification
   uint64_t evictions = 0;
   uint64_t writes = 0;
-  uint64_t dropped_writes = 0;
+  uint64_t write_waits = 0;     // blocks that waited for room in the write queue
+  uint64_t dropped_writes = 0;  // blocks not written: the writer was stuck
   uint64_t write_errors = 0;
 };
 
@@ -131,6 +134,7 @@ class DiskTier final : public SecondTier {
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
+  std::condition_variable room_cv_;  // queued_bytes_ went down
   std::deque<Pending> queue_;
   uint64_t queued_bytes_ = 0;
   bool running_ = false;
