@@ -86,8 +86,8 @@ struct CoreOptions {
   // (media is read from the start: a demuxer's header and first frames),
   // in up to head_parts requests of at least head_part_min bytes each.
   uint64_t head_prefetch = 3 << 19;  // 1.5 MiB
-  uint64_t head_parts = 4;
-  uint64_t head_part_min = 384 << 10;
+  uint64_t head_parts = 8;
+  uint64_t head_part_min = 192 << 10;
   // The first read at the head of a file named like an MP4 also fetches
   // its last tail_prefetch bytes, where a trailing index would be.
   uint64_t tail_prefetch = 128 << 10;

@@ -122,8 +122,15 @@ TEST(VodFsTest, TheHeadGoesOutInPartsWithTheTailOfAnMp4) {
   std::sort(ranges.begin(), ranges.end(), [](const std::string& a, const std::string& b) {
     return std::stoull(a) < std::stoull(b);
   });
-  const std::vector<std::string> expect = {"0-458751", "458752-917503", "917504-1376255", "1376256-1703935",
-                                           std::to_string(tail_from) + "-" + std::to_string(size - 1)};
+  // 26 blocks (this read's 2 and 1.5 MiB) in parts of at least 192 KiB, at
+  // most 8: 4 blocks each, the last one short.
+  std::vector<std::string> expect;
+  for (uint64_t from = 0; from < head_end; from += 256 << 10) {
+    expect.push_back(std::to_string(from) + "-" + std::to_string(std::min<uint64_t>(from + (256 << 10), head_end) - 1));
+  }
+  expect.push_back(std::to_string(tail_from) + "-" + std::to_string(size - 1));
+  ASSERT_EQ(expect.size(), 8u);
+  EXPECT_EQ(expect[6], "1572864-1703935");
   EXPECT_EQ(ranges, expect);
   EXPECT_EQ(h.origin.bytes_sent() - probed, head_end + (size - tail_from));
 }
@@ -132,18 +139,19 @@ TEST(VodFsTest, AHeadPartAnsweredByAnotherVersionFailsNeverMixes) {
   FsHarness h({}, {}, /*threads=*/true);
   h.AddVideo("v1", "A", 32 << 20);
   const std::string want = Bytes("src/v1", 32 << 20);
-  // Requests from the second part's offset on are answered by a new
-  // version of the object: the part's, and the read's own should it find
-  // the part's blocks already failed.
-  h.origin.AddFault({.key = "src/v1", .other_data = Bytes("new", 32 << 20), .range_from = 458752, .times = 100});
+  // Requests from the second part's offset (256 KiB with the default
+  // parts) on are answered by a new version of the object: the part's, and
+  // the read's own should it find the part's blocks already failed.
+  constexpr uint64_t kSecond = 256 << 10;
+  h.origin.AddFault({.key = "src/v1", .other_data = Bytes("new", 32 << 20), .range_from = kSecond, .times = 100});
   auto ino = h.Resolve("videos/A [v1]/source.mp4");
   auto o = h.fs->Open(*ino, O_RDONLY);
   ASSERT_TRUE(o.ok());
   std::string buf(64 << 10, '\0');
   ASSERT_TRUE(h.fs->Read(o->fh, 0, buf.size(), buf.data()).ok());
   EXPECT_EQ(buf, want.substr(0, buf.size()));
-  auto r = h.fs->Read(o->fh, 458752, buf.size(), buf.data());
-  ASSERT_FALSE(r.ok()) << "served " << (buf == want.substr(458752, buf.size()) ? "the first" : "another")
+  auto r = h.fs->Read(o->fh, kSecond, buf.size(), buf.data());
+  ASSERT_FALSE(r.ok()) << "served " << (buf == want.substr(kSecond, buf.size()) ? "the first" : "another")
                        << " version's bytes; origin ranges: " << ::testing::PrintToString(h.origin.ranges());
   EXPECT_EQ(r.code(), ErrorCode::kStale) << r.error().ToString();
   h.fs->Release(o->fh);
