@@ -55,7 +55,7 @@ std::string ObjectHash(const std::string& object) {
 }
 
 constexpr size_t kDirectAlign = 4096;
-constexpr uint64_t kMaxRunBytes = 1 << 20;  // the largest single write
+constexpr uint64_t kMaxRunBytes = 4 << 20;  // the largest single write
 // How long a block waits for room in the write queue before it is dropped
 // (only a writer that is stuck for this long drops anything).
 constexpr auto kMaxPutWait = std::chrono::seconds(5);
