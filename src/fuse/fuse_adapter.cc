@@ -440,6 +440,9 @@ Status Session::Mount() {
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   static const fuse_lowlevel_ops ops = MakeOps();
   se_ = fuse_session_new(&fargs, &ops, sizeof(ops), &userdata_);
+  // The session may have copied the arguments into a list of its own
+  // (fargs.allocated): that copy is ours to free.
+  fuse_opt_free_args(&fargs);
   if (!se_) return Status(ErrorCode::kInvalidArgument, "cannot create the FUSE session (bad options?)");
   if (fuse_session_mount(se_, options_.mountpoint.c_str()) != 0) {
     fuse_session_destroy(se_);
