@@ -29,15 +29,20 @@ Status Emulator::Start() {
   control_ = std::make_unique<HttpServer>(
       [this](const HttpRequest& r, ResponseWriter& w) { HandleControl(r, w); }, "control");
   for (auto* s : {api_.get(), oss_.get(), cdn_.get()}) s->SetDateSource([this] { return Now(); });
-  VODFS_RETURN_IF_ERROR(api_->Start(options_.bind, options_.api_port));
-  VODFS_RETURN_IF_ERROR(oss_->Start(options_.bind, options_.oss_port));
-  VODFS_RETURN_IF_ERROR(cdn_->Start(options_.bind, options_.cdn_port));
+  // Every server listens before any serves: a request answered at once
+  // reads the other servers' addresses (media URLs name the CDN and OSS).
+  VODFS_RETURN_IF_ERROR(api_->Listen(options_.bind, options_.api_port));
+  VODFS_RETURN_IF_ERROR(oss_->Listen(options_.bind, options_.oss_port));
+  VODFS_RETURN_IF_ERROR(cdn_->Listen(options_.bind, options_.cdn_port));
   // The control endpoint never leaves loopback.
-  VODFS_RETURN_IF_ERROR(control_->Start("127.0.0.1", options_.control_port));
+  VODFS_RETURN_IF_ERROR(control_->Listen("127.0.0.1", options_.control_port));
   if (options_.imds_port >= 0) {
     imds_ = std::make_unique<HttpServer>(
         [this](const HttpRequest& r, ResponseWriter& w) { HandleImds(r, w); }, "imds");
-    VODFS_RETURN_IF_ERROR(imds_->Start("127.0.0.1", options_.imds_port));
+    VODFS_RETURN_IF_ERROR(imds_->Listen("127.0.0.1", options_.imds_port));
+  }
+  for (auto* s : {&api_, &oss_, &cdn_, &control_, &imds_}) {
+    if (*s) (*s)->Serve();
   }
   return Status::Ok();
 }
