@@ -156,9 +156,6 @@ class Namespace {
     std::string text;
     std::string link;
     std::vector<std::pair<std::string, std::string>> xattrs;
-    bool operator==(const Payload& o) const {
-      return ref.Key() == o.ref.Key() && text == o.text && link == o.link && xattrs == o.xattrs;
-    }
   };
   struct Node {
     Ino parent = 0;
