@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ pkg-config libfuse3-dev libcurl4-openssl-dev nlohmann-json3-dev
-  libssl-dev libgtest-dev libgmock-dev
+  libssl-dev libgtest-dev libgmock-dev libsqlite3-dev
   # run, demo and tests
-  fuse3 ffmpeg rsync attr curl ca-certificates procps
+  fuse3 ffmpeg rsync attr curl ca-certificates procps sqlite3
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

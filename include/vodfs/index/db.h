@@ -1,0 +1,124 @@
+// The SQL engine under the library index: one small interface, two engines
+// (SQLite embedded, PostgreSQL shared by a fleet), one set of queries.
+//
+// Queries are written once, with `?` placeholders, in the SQL both engines
+// accept (ON CONFLICT upserts, LIMIT/OFFSET, BIGINT, TEXT). What differs
+// (DDL details, placeholder syntax, error classes) stays inside the
+// engines. Errors are typed: a constraint violation is kAlreadyExists, a
+// database that cannot be reached or is busy kUnavailable, a damaged one
+// kDataLoss; callers decide on the code, never on a message.
+//
+// A Connection is used by one thread at a time; Database hands them out
+// from a pool (Lease) and takes them back when the lease ends.
+//
+// Thread-safety: Database is safe to share; a Connection is not.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "vodfs/util/result.h"
+
+namespace vodfs::index {
+
+// A parameter: NULL, an integer, a real or text (bytes, may hold any data).
+using Value = std::variant<std::monostate, int64_t, double, std::string>;
+using Params = std::vector<Value>;
+
+// One result row, valid during the callback that receives it.
+class Row {
+ public:
+  virtual ~Row() = default;
+  virtual size_t size() const = 0;
+  virtual bool IsNull(size_t i) const = 0;
+  virtual int64_t Int(size_t i) const = 0;
+  virtual double Real(size_t i) const = 0;
+  virtual std::string Text(size_t i) const = 0;
+};
+using RowFn = std::function<void(const Row&)>;
+
+enum class Engine { kSqlite, kPostgres };
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Runs one statement with `?` placeholders bound to `params`; each result
+  // row goes to `on_row`. Returns the number of rows it changed.
+  virtual Result<int64_t> Run(std::string_view sql, const Params& params = {}, const RowFn& on_row = {}) = 0;
+  // Runs statements without parameters, separated by `;` (schema scripts).
+  virtual Status Script(std::string_view sql) = 0;
+  virtual Engine engine() const = 0;
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+
+  // A connection for the holder's exclusive use, returned to the pool when
+  // the lease ends (a lease that saw a broken connection discards it).
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(Database* db, std::unique_ptr<Connection> c) : db_(db), c_(std::move(c)) {}
+    Lease(Lease&& o) noexcept = default;
+    Lease& operator=(Lease&& o) noexcept {
+      Release();
+      db_ = o.db_;
+      c_ = std::move(o.c_);
+      return *this;
+    }
+    ~Lease() { Release(); }
+    Connection* operator->() const { return c_.get(); }
+    Connection& operator*() const { return *c_; }
+
+   private:
+    void Release() {
+      if (db_ && c_) db_->Return(std::move(c_));
+    }
+    Database* db_ = nullptr;
+    std::unique_ptr<Connection> c_;
+  };
+
+  virtual Result<Lease> Acquire() = 0;
+  virtual Engine engine() const = 0;
+  // Where it is, without secrets ("/var/cache/vodfs/index.db",
+  // "postgresql://vodfs@db1/vod").
+  virtual std::string Describe() const = 0;
+
+ protected:
+  virtual void Return(std::unique_ptr<Connection> c) = 0;
+};
+
+// A transaction on one connection: begun at construction, rolled back
+// when it goes out of scope unless committed.
+class Transaction {
+ public:
+  // `write`: the transaction will write (SQLite takes the write lock at
+  // once, so that two writers queue instead of failing at commit).
+  static Result<Transaction> Begin(Connection& c, bool write);
+  Transaction(Transaction&& o) noexcept : c_(o.c_), open_(o.open_) { o.open_ = false; }
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Status Commit();
+
+ private:
+  explicit Transaction(Connection& c) : c_(&c), open_(true) {}
+  Connection* c_;
+  bool open_;
+};
+
+struct SqliteOptions {
+  std::string path;
+  size_t pool_size = 6;       // connections kept for readers and the writer
+  int64_t cache_kib = 4096;   // page cache per connection
+  int busy_timeout_ms = 10000;
+};
+// Opens (creating) an SQLite database in WAL mode.
+Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& o);
+
+}  // namespace vodfs::index
