@@ -1,8 +1,13 @@
 // The SQLite engine: a pool of connections to one database file in WAL
 // mode (readers never wait for the writer, the writer never waits for
 // readers), each keeping its prepared statements.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <list>
 #include <unordered_map>
 
@@ -154,6 +159,24 @@ class SqliteConnection final : public Connection {
   std::list<std::string> order_;  // front = most recently used
 };
 
+// The writer lock of an SQLite index: flock() on "<index>.sync-lock",
+// which the kernel releases when the holder dies however it dies. The file
+// holds the holder's pid, so that `vodfs index sync` can ask it to sync.
+class FileWriterLock final : public Database::WriterLock {
+ public:
+  explicit FileWriterLock(int fd) : fd_(fd) {}
+  ~FileWriterLock() override {
+    if (ftruncate(fd_, 0) != 0) {
+      // Only the pid hint is left behind; the lock itself goes with the fd.
+    }
+    close(fd_);
+  }
+  bool Held() override { return true; }
+
+ private:
+  int fd_;
+};
+
 class SqliteDatabase final : public Database {
  public:
   explicit SqliteDatabase(SqliteOptions o) : o_(std::move(o)) {}
@@ -180,6 +203,40 @@ class SqliteDatabase final : public Database {
                                 "PRAGMA cache_size=-" + std::to_string(o_.cache_kib) + ";";
     VODFS_RETURN_IF_ERROR(c->Script(pragmas));
     return std::unique_ptr<Connection>(std::move(c));
+  }
+
+  Result<std::unique_ptr<WriterLock>> TryLockWriter() override {
+    const std::string path = o_.path + ".sync-lock";
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Error(ErrorCode::kUnavailable, "Cannot open " + path + ": " + std::strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      close(fd);
+      if (err == EWOULDBLOCK) return std::unique_ptr<WriterLock>();
+      return Error(ErrorCode::kUnavailable, "Cannot lock " + path + ": " + std::strerror(err));
+    }
+    const std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      VODFS_LOG(kWarn) << "Cannot write the syncing process id to " << path;
+    }
+    return std::unique_ptr<WriterLock>(new FileWriterLock(fd));
+  }
+
+  int64_t WriterPid() override {
+    const std::string path = o_.path + ".sync-lock";
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    // Held by somebody? A shared lock succeeds only when nobody holds it.
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+      flock(fd, LOCK_UN);
+      close(fd);
+      return 0;
+    }
+    char buf[32] = {};
+    const ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    if (n <= 0) return 0;
+    return std::strtoll(buf, nullptr, 10);
   }
 
   Result<Lease> Acquire() override {

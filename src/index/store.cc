@@ -623,6 +623,10 @@ Status IndexStore::Writer::Stage(std::vector<MediaRecord> batch) {
 
 Status IndexStore::Writer::ClearStage() { return lease_->Run("DELETE FROM media_next").status(); }
 
+Status IndexStore::Writer::ClearStaged(MediaKind kind) {
+  return lease_->Run("DELETE FROM media_next WHERE kind = ?", {static_cast<int64_t>(kind)}).status();
+}
+
 Status IndexStore::Writer::ApplyStage(const std::vector<MediaKind>& kinds, size_t max_changes,
                                       std::vector<ChangeRecord>* changes) {
   for (MediaKind kind : kinds) {

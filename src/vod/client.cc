@@ -122,13 +122,14 @@ Result<CategoryPage> VodClient::GetCategories(const CategoryRequest& r) {
 // ---------------------------------------------------------------------------
 
 LibraryIterator::LibraryIterator(VodApi& api, std::string search_type, std::string fields,
-                                 std::string sort_by, int page_size)
+                                 std::string sort_by, int page_size, std::string match)
     : api_(api) {
   req_.search_type = std::move(search_type);
   req_.fields = std::move(fields);
   req_.sort_by = std::move(sort_by);
   req_.page_size = page_size;
   req_.page_no = 1;
+  req_.match = std::move(match);
 }
 
 Result<bool> LibraryIterator::Next(std::vector<MediaInfo>* media, std::vector<ImageInfo>* images) {
@@ -144,17 +145,34 @@ Result<bool> LibraryIterator::Next(std::vector<MediaInfo>* media, std::vector<Im
   }
   ++calls_;
   total_ = page.total;
-  const size_t n = req_.search_type == "image" ? page.images.size() : page.media.size();
+  const bool is_image = req_.search_type == "image";
+  const size_t n = page.entries;
+  const std::string first = is_image ? (page.images.empty() ? "" : page.images.front().id)
+                                     : (page.media.empty() ? "" : page.media.front().id);
+  // The next page must start elsewhere than this one did: a service (or a
+  // proxy) answering one page forever would otherwise never end the walk.
+  if (!first.empty() && first == last_first_id_) {
+    done_ = true;
+    return Error(ErrorCode::kBadResponse, "SearchMedia answered the same page twice (" + req_.search_type +
+                                              " page " + std::to_string(req_.page_no) +
+                                              "): the listing makes no progress");
+  }
+  last_first_id_ = first;
   seen_ += static_cast<int64_t>(n);
   *media = std::move(page.media);
   if (images) *images = std::move(page.images);
-  req_.scroll_token = page.scroll_token;
+  // Images are paged only (the service refuses a ScrollToken for them).
+  if (!is_image) req_.scroll_token = page.scroll_token;
   ++req_.page_no;
   // Done when a page comes back short, or everything announced was seen
   // (saving the final empty call).
   if (n < static_cast<size_t>(req_.page_size) || (total_ >= 0 && seen_ >= total_)) done_ = true;
-  if (req_.search_type == "image" && static_cast<int64_t>(req_.page_no - 1) * req_.page_size >= 5000) {
-    done_ = true;  // images cannot be traversed with ScrollToken
+  if (is_image && static_cast<int64_t>(req_.page_no - 1) * req_.page_size >= 5000) {
+    if (!done_) {
+      done_ = true;
+      return Error(ErrorCode::kOutOfRange, "more than 5,000 images match \"" + req_.match +
+                                               "\": SearchMedia pages images no further");
+    }
   }
   return n > 0 || !done_;
 }

@@ -218,6 +218,7 @@ Result<SearchPage> DecodeSearchMedia(std::string_view body, std::string_view sea
   page.total = Int(j, "Total");
   page.scroll_token = Str(j, "ScrollToken");
   VODFS_ASSIGN_OR_RETURN(auto list, Arr(op, j, "MediaList", "Media"));
+  page.entries = list.size();
   for (const json* item : list) {
     if (!item->is_object()) return Bad(op, "a MediaList entry is not an object");
     std::string type = Str(*item, "MediaType");

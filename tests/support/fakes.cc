@@ -1,6 +1,9 @@
 #include "support/fakes.h"
 
+#include <algorithm>
+
 #include "vodfs/util/strings.h"
+#include "vodfs/util/time_format.h"
 #include "vodfs/util/url.h"
 
 namespace vodfs::testing {
@@ -132,6 +135,35 @@ void FakeVodApi::RemoveVideo(const std::string& id) {
   std::erase_if(videos_, [&](const Video& v) { return v.info.id == id; });
 }
 
+void FakeVodApi::UpdateVideo(const std::string& id, const std::function<void(vod::MediaInfo&)>& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& v : videos_) {
+    if (v.info.id == id) change(v.info);
+  }
+}
+
+void FakeVodApi::AddImage(Image i) {
+  std::lock_guard<std::mutex> lock(mu_);
+  images_.push_back(std::move(i));
+}
+
+void FakeVodApi::RemoveImage(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(images_, [&](const Image& i) { return i.info.id == id; });
+}
+
+void FakeVodApi::SetCategories(std::vector<vod::Category> all) {
+  std::lock_guard<std::mutex> lock(mu_);
+  categories_ = std::move(all);
+}
+
+int FakeVodApi::total_calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& [op, c] : calls_) n += c;
+  return n;
+}
+
 FakeVodApi::Video* FakeVodApi::Find(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& v : videos_) {
@@ -161,19 +193,113 @@ Result<vod::VideoListPage> FakeVodApi::GetVideoList(const vod::VideoListRequest&
   return p;
 }
 
+namespace {
+
+// The Match forms the sync engine sends: "<Field> = [|('<iso>','<iso>')|]"
+// joined by "and". Anything else is refused, as a service would refuse
+// what it does not support.
+struct TimeRange {
+  std::string field;
+  int64_t lo = 0, hi = 0;
+  bool lo_open = false, hi_open = false;
+  bool Has(int64_t t) const {
+    if (lo_open ? t <= lo : t < lo) return false;
+    if (hi_open ? t >= hi : t > hi) return false;
+    return true;
+  }
+};
+
+Result<std::vector<TimeRange>> ParseMatch(const std::string& match) {
+  std::vector<TimeRange> out;
+  std::string rest = match;
+  while (!rest.empty()) {
+    const size_t eq = rest.find(" = ");
+    if (eq == std::string::npos || eq + 4 > rest.size()) return Error(ErrorCode::kInvalidArgument, "bad Match " + match);
+    TimeRange r;
+    r.field = rest.substr(0, eq);
+    const char open = rest[eq + 3];
+    const size_t close = rest.find_first_of(")]", eq + 3);
+    if ((open != '[' && open != '(') || close == std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument, "bad Match " + match);
+    }
+    const std::string inner = rest.substr(eq + 4, close - eq - 4);
+    const size_t comma = inner.find(',');
+    auto unquote = [](std::string v) {
+      if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+      return v;
+    };
+    auto lo = timefmt::ParseIso8601(unquote(inner.substr(0, comma)));
+    auto hi = timefmt::ParseIso8601(unquote(inner.substr(comma + 1)));
+    if (comma == std::string::npos || !lo || !hi) return Error(ErrorCode::kInvalidArgument, "bad range " + inner);
+    r.lo = *lo;
+    r.hi = *hi;
+    r.lo_open = open == '(';
+    r.hi_open = rest[close] == ')';
+    out.push_back(r);
+    rest = rest.substr(close + 1);
+    if (str::StartsWith(rest, " and ")) rest = rest.substr(5);
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<vod::SearchPage> FakeVodApi::SearchMedia(const vod::SearchRequest& r) {
   VODFS_RETURN_IF_ERROR(Count("SearchMedia"));
+  if (fail_search_after_.load() >= 0 && fail_search_after_.fetch_sub(1) == 0) {
+    fail_search_after_ = -1;
+    return Error(ErrorCode::kUnavailable, "SearchMedia: connection refused (injected)");
+  }
+  VODFS_ASSIGN_OR_RETURN(std::vector<TimeRange> ranges, ParseMatch(r.match));
+  auto keep = [&ranges](int64_t ctime, int64_t mtime) {
+    for (const auto& t : ranges) {
+      if (!t.Has(t.field == "CreationTime" ? ctime : mtime)) return false;
+    }
+    return true;
+  };
   vod::SearchPage p;
   std::lock_guard<std::mutex> lock(mu_);
-  if (r.search_type == "image") return p;
-  std::vector<vod::MediaInfo> all;
-  for (const auto& v : videos_) {
-    if (v.info.media_type == r.search_type) all.push_back(v.info);
+  const bool desc = r.sort_by == "CreationTime:Desc" || r.sort_by.empty();
+  // Positions in creation order, then id.
+  std::vector<std::pair<std::pair<int64_t, std::string>, size_t>> order;
+  if (r.search_type == "image") {
+    if (!r.scroll_token.empty()) return Error(ErrorCode::kInvalidArgument, "Full traversal supports video and audio only.");
+    for (size_t i = 0; i < images_.size(); ++i) {
+      const auto& m = images_[i].info;
+      if (keep(m.creation_time, m.modification_time)) order.push_back({{m.creation_time, m.id}, i});
+    }
+  } else {
+    for (size_t i = 0; i < videos_.size(); ++i) {
+      const auto& m = videos_[i].info;
+      if (m.media_type == r.search_type && keep(m.creation_time, m.modification_time)) {
+        order.push_back({{m.creation_time, m.id}, i});
+      }
+    }
   }
-  p.total = static_cast<int64_t>(all.size());
-  const size_t first = static_cast<size_t>((r.page_no - 1) * r.page_size);
-  for (size_t i = first; i < all.size() && i < first + static_cast<size_t>(r.page_size); ++i) p.media.push_back(all[i]);
-  p.scroll_token = "t" + std::to_string(r.page_no);
+  std::sort(order.begin(), order.end());
+  if (desc) std::reverse(order.begin(), order.end());
+  p.total = static_cast<int64_t>(order.size());
+  // Plain pages reach 5,000; a ScrollToken ("s<position>") goes on.
+  size_t first = static_cast<size_t>((r.page_no - 1) * r.page_size);
+  if (!r.scroll_token.empty() && r.scroll_token[0] == 's') {
+    first = static_cast<size_t>(str::ParseInt64(r.scroll_token.substr(1)).value_or(0));
+  } else if (first + static_cast<size_t>(r.page_size) > 5000) {
+    return Error(ErrorCode::kInvalidArgument, "Paged queries reach the first 5000 records");
+  }
+  if (repeat_pages_) first = 0;
+  size_t k = first;
+  for (; k < order.size() && k < first + static_cast<size_t>(r.page_size); ++k) {
+    if (r.search_type == "image") {
+      vod::ImageInfo img = images_[order[k].second].info;
+      img.file_size = 0;  // SearchMedia does not say; GetImageInfos does
+      img.original_file_name.clear();
+      p.images.push_back(img);
+    } else {
+      p.media.push_back(videos_[order[k].second].info);
+    }
+    ++p.entries;
+  }
+  p.scroll_token = "s" + std::to_string(k);
   return p;
 }
 
@@ -246,19 +372,59 @@ Result<vod::SnapshotPage> FakeVodApi::ListSnapshots(const vod::SnapshotRequest& 
   return p;
 }
 
-Result<vod::ImageInfo> FakeVodApi::GetImageInfo(const vod::ImageRequest&) {
+Result<vod::ImageInfo> FakeVodApi::GetImageInfo(const vod::ImageRequest& r) {
   VODFS_RETURN_IF_ERROR(Count("GetImageInfo"));
-  return Error(ErrorCode::kNotFound, "no images");
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& i : images_) {
+    if (i.info.id != r.image_id) continue;
+    vod::ImageInfo out = i.info;
+    out.url = origin_.Sign(i.key);
+    out.file_url = out.url;
+    return out;
+  }
+  return Error(ErrorCode::kNotFound, "The image does not exist.");
 }
 
-Result<vod::ImageInfos> FakeVodApi::GetImageInfos(const vod::ImageRequest&) {
+Result<vod::ImageInfos> FakeVodApi::GetImageInfos(const vod::ImageRequest& r) {
   VODFS_RETURN_IF_ERROR(Count("GetImageInfos"));
-  return vod::ImageInfos{};
+  if (r.image_ids.empty() || r.image_ids.size() > 20) return Error(ErrorCode::kInvalidArgument, "1 to 20 ids");
+  vod::ImageInfos out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& id : r.image_ids) {
+    bool found = false;
+    for (const auto& i : images_) {
+      if (i.info.id != id) continue;
+      vod::ImageInfo info = i.info;
+      info.url = origin_.Sign(i.key);
+      info.file_url = info.url;
+      out.images.push_back(std::move(info));
+      found = true;
+    }
+    if (!found) out.missing.push_back(id);
+  }
+  return out;
 }
 
-Result<vod::CategoryPage> FakeVodApi::GetCategories(const vod::CategoryRequest&) {
+Result<vod::CategoryPage> FakeVodApi::GetCategories(const vod::CategoryRequest& r) {
   VODFS_RETURN_IF_ERROR(Count("GetCategories"));
-  return vod::CategoryPage{};
+  vod::CategoryPage p;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<vod::Category> children;
+  for (const auto& c : categories_) {
+    if (c.parent_id == r.cate_id) children.push_back(c);
+    if (c.id == r.cate_id) p.category = c;
+  }
+  if (r.cate_id >= 0 && !p.category) return Error(ErrorCode::kNotFound, "The category does not exist.");
+  for (auto& c : children) {
+    c.sub_total = 0;
+    for (const auto& x : categories_) c.sub_total += x.parent_id == c.id;
+  }
+  p.sub_total = static_cast<int64_t>(children.size());
+  const size_t first = static_cast<size_t>((r.page_no - 1) * r.page_size);
+  for (size_t i = first; i < children.size() && i < first + static_cast<size_t>(r.page_size); ++i) {
+    p.children.push_back(children[i]);
+  }
+  return p;
 }
 
 }  // namespace vodfs::testing

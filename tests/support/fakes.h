@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -76,9 +77,23 @@ class FakeVodApi final : public vod::VodApi {
   void AddVideo(Video v);
   void RemoveVideo(const std::string& id);
   Video* Find(const std::string& id);
+  // Changes a listed medium in place (a title, a status, its time).
+  void UpdateVideo(const std::string& id, const std::function<void(vod::MediaInfo&)>& change);
+  struct Image {
+    vod::ImageInfo info;  // file_size, original_file_name as GetImageInfos reports them
+    std::string key;
+  };
+  void AddImage(Image i);
+  void RemoveImage(const std::string& id);
+  void SetCategories(std::vector<vod::Category> all);  // parent_id -1 for level 1
   // Every call fails with this error (kOk: none).
   void FailAll(ErrorCode code) { fail_ = code; }
+  // SearchMedia fails with kUnavailable once this many more calls were made.
+  void FailSearchAfter(int calls) { fail_search_after_ = calls; }
+  // SearchMedia answers its first page again whatever is asked (a broken proxy).
+  void RepeatPages(bool on) { repeat_pages_ = on; }
   std::map<std::string, int> calls() const;
+  int total_calls() const;
 
   Result<vod::VideoListPage> GetVideoList(const vod::VideoListRequest& r) override;
   Result<vod::SearchPage> SearchMedia(const vod::SearchRequest& r) override;
@@ -96,8 +111,12 @@ class FakeVodApi final : public vod::VodApi {
   FakeOrigin& origin_;
   mutable std::mutex mu_;
   std::vector<Video> videos_;
+  std::vector<Image> images_;
+  std::vector<vod::Category> categories_;
   std::map<std::string, int> calls_;
   std::atomic<ErrorCode> fail_{ErrorCode::kOk};
+  std::atomic<int> fail_search_after_{-1};
+  std::atomic<bool> repeat_pages_{false};
 };
 
 }  // namespace vodfs::testing

@@ -86,6 +86,20 @@ class Database {
 
   virtual Result<Lease> Acquire() = 0;
   virtual Engine engine() const = 0;
+
+  // The right to sync the index: one holder at a time among every process
+  // using this database. Released when the object is destroyed (or when
+  // its process dies). Null when another holds it.
+  class WriterLock {
+   public:
+    virtual ~WriterLock() = default;
+    // Still held (a lock tied to a connection is lost with it).
+    virtual bool Held() = 0;
+  };
+  virtual Result<std::unique_ptr<WriterLock>> TryLockWriter() = 0;
+  // The process id of the current holder, where the engine can tell (0
+  // when nobody holds it or it cannot be told).
+  virtual int64_t WriterPid() = 0;
   // Where it is, without secrets ("/var/cache/vodfs/index.db",
   // "postgresql://vodfs@db1/vod").
   virtual std::string Describe() const = 0;

@@ -180,6 +180,7 @@ class IndexStore {
     // Full sync staging.
     Status Stage(std::vector<MediaRecord> batch);
     Status ClearStage();
+    Status ClearStaged(MediaKind kind);
     // Makes the staged media of `kinds` the index's media of those kinds:
     // removes what is not staged, adds and updates the rest. Appends the
     // changes (or one kReset per kind when there are more than

@@ -48,13 +48,17 @@ class VodClient final : public VodApi {
   RpcClient& rpc_;
 };
 
-// Walks every medium of one type ("video", "audio" or "image") with
-// SearchMedia: plain pages up to the paging limit, ScrollToken after that,
-// 100 per call (the minimum number of calls the limits allow).
+// Walks every medium of one type ("video", "audio" or "image") matching
+// `match` (all when empty) with SearchMedia: 100 per call (the minimum
+// number of calls the limits allow), passing each answer's ScrollToken on
+// (video and audio reach 2,000,000 that way; images only the first 5,000,
+// which is the service's limit for them: callers partition larger sets).
+// A service that answers the same page again and again (a broken proxy)
+// ends the walk with kBadResponse instead of looping.
 class LibraryIterator {
  public:
   LibraryIterator(VodApi& api, std::string search_type, std::string fields,
-                  std::string sort_by = "CreationTime:Asc", int page_size = 100);
+                  std::string sort_by = "CreationTime:Asc", int page_size = 100, std::string match = "");
   // Fetches the next page into *media (or *images for "image"). Returns
   // false when the traversal is complete.
   Result<bool> Next(std::vector<MediaInfo>* media, std::vector<ImageInfo>* images = nullptr);
@@ -68,6 +72,7 @@ class LibraryIterator {
   int64_t seen_ = 0;
   int calls_ = 0;
   bool done_ = false;
+  std::string last_first_id_;  // first id of the previous page
 };
 
 }  // namespace vodfs::vod

@@ -130,6 +130,7 @@ struct VideoListPage {
 struct SearchPage {
   int64_t total = 0;
   std::string scroll_token;
+  size_t entries = 0;  // MediaList entries the answer had (unusable ones are dropped below)
   std::vector<MediaInfo> media;  // video / audio searches
   std::vector<ImageInfo> images;  // image searches
 };
