@@ -115,8 +115,7 @@ Result<uint64_t> VodFs::OpenDir(Ino ino) {
   auto d = std::make_shared<DirHandle>();
   d->ino = ino;
   d->parent = self.parent;
-  VODFS_RETURN_IF_ERROR(ns_.ForEachChild(ino, [&](const ns::NodeInfo& c) { d->entries.push_back({c.name, ToAttr(c)}); }));
-  d->entries.shrink_to_fit();
+  VODFS_ASSIGN_OR_RETURN(d->cursor, ns_.OpenDir(ino));
   std::lock_guard<std::mutex> lock(handles_mu_);
   const uint64_t fh = next_fh_++;
   dirs_[fh] = std::move(d);
@@ -132,22 +131,18 @@ Result<std::vector<DirEntry>> VodFs::ReadDir(uint64_t fh, uint64_t offset, size_
     d = it->second;
   }
   std::vector<DirEntry> out;
-  const uint64_t total = d->entries.size() + 2;
-  for (uint64_t i = offset; i < total && out.size() < max; ++i) {
-    if (i == 0) {
-      DirEntry e{".", {}};
-      e.attr.ino = d->ino;
-      e.attr.mode = S_IFDIR;
-      out.push_back(e);
-    } else if (i == 1) {
-      DirEntry e{"..", {}};
-      e.attr.ino = d->parent;
-      e.attr.mode = S_IFDIR;
-      out.push_back(e);
-    } else {
-      out.push_back(d->entries[i - 2]);
-    }
+  for (; offset < 2 && out.size() < max; ++offset) {
+    DirEntry e{offset == 0 ? "." : "..", {}};
+    e.attr.ino = offset == 0 ? d->ino : d->parent;
+    e.attr.mode = S_IFDIR;
+    out.push_back(e);
   }
+  if (out.size() >= max) return out;
+  // The children come from the namespace a page at a time: a directory of
+  // millions of entries is never copied whole.
+  std::lock_guard<std::mutex> lock(d->mu);
+  VODFS_ASSIGN_OR_RETURN(auto children, ns_.ReadDir(*d->cursor, offset - 2, max - out.size()));
+  for (const auto& c : children) out.push_back({c.name, ToAttr(c)});
   return out;
 }
 
@@ -162,7 +157,6 @@ Result<OpenReply> VodFs::Open(Ino ino, int flags) {
   }
   VODFS_ASSIGN_OR_RETURN(ns::NodeInfo n, ns_.Get(ino));
   if (n.kind == ns::Kind::kDir) return Error(ErrorCode::kIsADirectory, n.name);
-  if (n.detached) return Error(ErrorCode::kNotFound, n.name + " is no longer in the library");
   auto h = std::make_shared<FileHandle>();
   h->ino = ino;
   h->content = n.content;
@@ -752,7 +746,7 @@ Result<std::vector<std::string>> VodFs::ListXattr(Ino ino) {
 FsStats VodFs::StatFs() const {
   FsStats s;
   s.block_size = options_.block_size;
-  s.files = ns_.Stats().nodes;
+  s.files = ns_.Stats().entries;
   s.name_max = 255;
   return s;
 }

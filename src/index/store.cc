@@ -13,7 +13,8 @@ namespace vodfs::index {
 
 namespace {
 
-constexpr uint64_t kPrefixMask = (1ULL << 48) - 1;
+// 47 bits: the namespace keeps the 48th for categories (ns/inodes.h).
+constexpr uint64_t kPrefixMask = (1ULL << 47) - 1;
 // IN lists are sent with exactly this many placeholders (the last value
 // repeated), so that every batch query is one prepared statement.
 constexpr size_t kInList = 64;
@@ -565,6 +566,10 @@ Status IndexStore::Writer::DeleteMedia(const std::vector<std::string>& ids, std:
   VODFS_RETURN_IF_ERROR(RunIn(*lease_, "DELETE FROM details WHERE media_id", "", {}, v, {}));
   VODFS_RETURN_IF_ERROR(RunIn(*lease_, "DELETE FROM objects WHERE media_id", "", {}, v, {}));
   return Status::Ok();
+}
+
+Status IndexStore::Writer::SetMediaSize(const std::string& id, int64_t size) {
+  return lease_->Run("UPDATE media SET size = ? WHERE id = ?", {size, id}).status();
 }
 
 Status IndexStore::Writer::ReplaceCategories(const std::vector<CategoryRecord>& categories) {

@@ -1,5 +1,7 @@
 #include "support/fs_harness.h"
 
+#include <stdexcept>
+
 #include "vodfs/util/strings.h"
 
 namespace vodfs::testing {
@@ -14,13 +16,27 @@ std::string Bytes(const std::string& key, size_t n) {
   return s;
 }
 
-FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache::DiskTier* disk) {
+FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache::DiskTier* disk,
+                     std::string index_dir) {
   resolve::ResolverOptions ro;
   resolver = std::make_unique<resolve::VodUrlResolver>(api, origin, ro);
   broker = std::make_unique<resolve::UrlBroker>(*resolver, clock, nullptr, resolve::BrokerOptions{});
   fetcher = std::make_unique<fetch::RangeFetcher>(origin, *broker, clock);
   cache = std::make_unique<cache::BlockCache>(64 << 20, disk, 4);
-  names = std::make_unique<ns::Namespace>(api, *broker, *fetcher, versions, io, clock, no);
+  auto db = index::OpenSqlite({.path = (index_dir.empty() ? dir.path() : index_dir) + "/index.db"});
+  if (!db.ok()) throw std::runtime_error(db.error().ToString());
+  auto s = index::IndexStore::Open(std::move(db).value());
+  if (!s.ok()) throw std::runtime_error(s.error().ToString());
+  store = std::move(s).value();
+  sync::SyncOptions so;
+  so.id_names = no.id_names;
+  so.identity = "fake-library";
+  syncer = std::make_unique<sync::Syncer>(api, *store, clock, io, so);
+  if (Status st = syncer->Init(); !st.ok()) throw std::runtime_error(st.ToString());
+  origin_reader = std::make_unique<core::FetcherOrigin>(*fetcher, versions);
+  names = std::make_unique<ns::Namespace>(api, *broker, *origin_reader, *store, *syncer, io, clock, no);
+  if (Status st = names->Init(); !st.ok()) throw std::runtime_error(st.ToString());
+  syncer->SetListener(names.get());
   names->SetNotifier(&notifier);
   fs = std::make_unique<core::VodFs>(*names, *fetcher, versions, *cache, threads ? &ahead : nullptr, co, disk);
   if (threads) {
@@ -30,8 +46,14 @@ FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache
 }
 
 FsHarness::~FsHarness() {
+  if (syncer) syncer->Stop();
   ahead.Stop();
   io.Stop();
+}
+
+void FsHarness::Sync(bool full) {
+  Status s = syncer->SyncNow(full);
+  if (!s.ok()) throw std::runtime_error("sync failed: " + s.ToString());
 }
 
 FakeVodApi::Video& FsHarness::AddVideo(const std::string& id, const std::string& title, size_t size,
@@ -66,6 +88,7 @@ FakeVodApi::Video& FsHarness::AddVideo(const std::string& id, const std::string&
   v.cover_key = "cover/" + id;
   origin.Put(v.cover_key, Bytes(v.cover_key, 777));
   api.AddVideo(v);
+  Sync();  // the index lists it, as the mount's sync would
   return *api.Find(id);
 }
 

@@ -9,14 +9,18 @@
 #include <vector>
 
 #include "support/fakes.h"
+#include "support/temp_dir.h"
 #include "vodfs/cache/block_cache.h"
 #include "vodfs/cache/disk_tier.h"
+#include "vodfs/core/origin_reader.h"
 #include "vodfs/core/vodfs.h"
+#include "vodfs/index/store.h"
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/namespace.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/resolve/vod_resolver.h"
+#include "vodfs/sync/syncer.h"
 
 namespace vodfs::testing {
 
@@ -40,18 +44,24 @@ std::string Bytes(const std::string& key, size_t n);
 
 struct FsHarness {
   // With `disk`, blocks also go to (and come from) that persistent tier.
+  // `index_dir` keeps the library index (a private temporary one if empty).
   explicit FsHarness(ns::NsOptions no = {}, core::CoreOptions co = {}, bool threads = false,
-                     cache::DiskTier* disk = nullptr);
+                     cache::DiskTier* disk = nullptr, std::string index_dir = "");
   ~FsHarness();
 
+  // One sync of the index with the fake library, as the mount's background
+  // sync would run it.
+  void Sync(bool full = false);
+
   // Adds a Normal video `id` with a source of `size` bytes, an LD stream
-  // of size/2, `snapshots` snapshots and a cover.
+  // of size/2, `snapshots` snapshots and a cover, and syncs the index.
   FakeVodApi::Video& AddVideo(const std::string& id, const std::string& title, size_t size,
                               int snapshots = 2, const std::string& status = "Normal");
   // Inode of a path like "videos/<name>/source.mp4".
   Result<ns::Ino> Resolve(const std::string& path);
   Result<std::string> ReadAll(const std::string& path, size_t chunk = 128 * 1024);
 
+  TempDir dir;
   FakeOrigin origin;
   FakeVodApi api{origin};
   FakeClock clock{1700000000};
@@ -62,6 +72,9 @@ struct FsHarness {
   Executor io{4, "test-io"};
   Executor ahead{8, "test-ahead"};
   std::unique_ptr<cache::BlockCache> cache;
+  std::unique_ptr<index::IndexStore> store;
+  std::unique_ptr<sync::Syncer> syncer;
+  std::unique_ptr<core::FetcherOrigin> origin_reader;
   std::unique_ptr<ns::Namespace> names;
   std::unique_ptr<core::VodFs> fs;
   RecordingNotifier notifier;

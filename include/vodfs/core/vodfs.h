@@ -161,7 +161,8 @@ class VodFs {
   struct DirHandle {
     Ino ino = 0;
     Ino parent = 0;
-    std::vector<DirEntry> entries;
+    std::mutex mu;  // one reader of the cursor at a time
+    std::shared_ptr<ns::Namespace::DirCursor> cursor;
   };
 
   Attr ToAttr(const ns::NodeInfo& n) const;

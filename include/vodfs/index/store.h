@@ -12,7 +12,7 @@
 // as it was before the transaction or after it. A full sync stages what it
 // lists in `media_next` (resumable) and applies it in one transaction.
 //
-// Inode prefixes: 48 bits from a stable hash of the medium's identity,
+// Inode prefixes: 47 bits from a stable hash of the medium's identity,
 // probed deterministically on a collision (see InoPrefixFor); the namespace
 // composes inode numbers from them.
 //
@@ -45,7 +45,7 @@ struct MediaRecord {
   std::string id;
   MediaKind kind = MediaKind::kVideo;
   std::string name;       // entry name in videos/, audio/ or images/
-  uint64_t ino = 0;       // 48-bit inode prefix (0: not assigned yet)
+  uint64_t ino = 0;       // inode prefix, 47 bits (0: not assigned yet)
   std::string title, description, tags;
   int64_t cate_id = -1;
   std::string cate_name;
@@ -171,6 +171,9 @@ class IndexStore {
     // Appends what changed to `changes` (names, categories) unless null.
     Status UpsertMedia(std::vector<MediaRecord> batch, std::vector<ChangeRecord>* changes);
     Status DeleteMedia(const std::vector<std::string>& ids, std::vector<ChangeRecord>* changes);
+    // Records a size the origin told (the API gave none). Not a change of
+    // the library: nothing is logged.
+    Status SetMediaSize(const std::string& id, int64_t size);
     Status ReplaceCategories(const std::vector<CategoryRecord>& categories);
     Status PutDetails(const DetailsRecord& d);
     // Drops the details of a medium (and its HLS streams).
@@ -211,7 +214,7 @@ class IndexStore {
   int version_;
 };
 
-// The 48-bit inode prefix of an entry identity (e.g. "video/<id>"), or the
+// The 47-bit inode prefix of an entry identity (e.g. "video/<id>"), or the
 // next candidate after `previous` when that one is taken. Never 0 (the
 // namespace keeps prefix 0 for its fixed nodes).
 uint64_t InoPrefixFor(const std::string& identity, uint64_t previous = 0);

@@ -1,4 +1,4 @@
-// Namespace: the tree vodfs shows, built lazily from the VOD API.
+// Namespace: the tree vodfs shows, served from the library index.
 //
 //   /videos/<title> [<id>]/   source.<ext>, <DEF>.<fmt>, <DEF>.hls/ (index.m3u8 +
 //                             segments), cover.<ext>, snapshots/, sprites/
@@ -6,50 +6,57 @@
 //   /audio/...                the same for audio media
 //   /images/<title> [<id>].<ext>
 //   /categories/<name>/...    category tree; entries are symlinks into videos/, audio/
+//   /by-id/<id>               a symlink to any medium or image, resolved on lookup
 //   /.vodfs/                  stats, version
 //
-// Listings come from SearchMedia (ScrollToken past 5,000), image sizes from
-// GetImageInfos (20 per call). A medium's directory is filled on first use
-// with GetMezzanineInfo, GetPlayInfo and ListSnapshots in parallel; sizes
-// the API does not give (snapshots, covers, HLS segments) are probed from
-// the origin in parallel. Everything is trusted for `metadata_ttl`, then
-// refreshed in the background while the old view is served; differences are
-// applied and the kernel's caches invalidated through the Notifier.
+// Owns: answering lookups, attributes and directory listings. videos/,
+// audio/, images/ and category directories are read from the index page by
+// page (a directory of 2,000,000 entries is never held in memory); a
+// medium's directory comes from its details, kept in the index and, for
+// recently used media, in a bounded hot set. Details are fetched from the
+// API (GetMezzanineInfo, GetPlayInfo, ListSnapshots in parallel) only when
+// the index has none, when the medium's ModificationTime moved, or after
+// `details_ttl` (then in the background, serving the old ones meanwhile).
+// Listings of a library never listed wait for the first sync, and fail
+// (EIO) when it fails: never a partial listing. It learns of library
+// changes from the sync engine (ChangeListener) and tells the kernel
+// through the Notifier.
 //
-// Inode numbers are a stable hash of each node's identity (the same across
-// remounts); nodes are never freed while mounted (a node that disappears
-// from the library is detached: lookups fail, open handles keep working
-// until the origin refuses them).
+// Does not own: the listing of the library (sync::Syncer), the bytes of
+// files (core), origin access (OriginReader, implemented above it).
+//
+// Inode numbers: see ns/inodes.h.
 //
 // Thread-safety: all public methods are safe to call concurrently.
-// LOCK ORDERING: mu_ is never held across an API call, a probe, or a
-// Notifier call.
+// LOCK ORDERING: mu_ is never held across an API call, an index query, a
+// probe, or a Notifier call.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "vodfs/fetch/fetcher.h"
-#include "vodfs/fetch/version_table.h"
+#include "vodfs/index/store.h"
+#include "vodfs/ns/inodes.h"
 #include "vodfs/resolve/media_ref.h"
 #include "vodfs/resolve/url_broker.h"
+#include "vodfs/sync/syncer.h"
 #include "vodfs/util/clock.h"
 #include "vodfs/util/executor.h"
+#include "vodfs/util/lru_cache.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/result.h"
 #include "vodfs/vod/api.h"
 
 namespace vodfs::ns {
 
-using Ino = uint64_t;
-inline constexpr Ino kRootIno = 1;
+class MediaTree;
 
 enum class Kind { kDir, kFile, kSymlink };
 
@@ -64,7 +71,7 @@ enum class Content {
 // The kinds of directory, which say how each is filled.
 enum class DirType {
   kRoot, kVideos, kAudio, kImages, kCategories, kCategory, kMedia, kSnapshots, kSprites,
-  kSpriteOrigins, kHls, kControl
+  kSpriteOrigins, kHls, kControl, kById
 };
 
 // A copy of one node, safe to use after the namespace changes.
@@ -81,7 +88,6 @@ struct NodeInfo {
   std::string text;         // kGenerated
   std::string link;         // symlinks
   std::vector<std::pair<std::string, std::string>> xattrs;  // names without "user."
-  bool detached = false;    // gone from the library
 };
 
 // Tells the kernel that something it may have cached changed.
@@ -92,38 +98,67 @@ class Notifier {
   virtual void InvalidateEntry(Ino parent, const std::string& name) = 0;
 };
 
+// An object's version as its origin describes it.
+struct ObjectVersion {
+  uint64_t size = 0;
+  std::string etag, last_modified;
+};
+
+// What the namespace needs of the origins (implemented over the fetcher).
+class OriginReader {
+ public:
+  virtual ~OriginReader() = default;
+  // The object's version without its bytes. kStale: the origin has no such
+  // object (listed by the API but gone).
+  virtual Result<ObjectVersion> Probe(const resolve::MediaRef& ref) = 0;
+  // A whole small object (a playlist), at most `max_bytes`.
+  virtual Result<std::string> FetchWhole(const resolve::MediaRef& ref, uint64_t max_bytes) = 0;
+};
+
 struct NsOptions {
   bool id_names = false;          // name_scheme=id
-  int64_t metadata_ttl = 300;     // seconds
   bool all_streams = false;       // also Invisible / proprietary-encrypted streams
   vod::OutputType output_type = vod::OutputType::kCdn;
   int64_t auth_timeout = 3600;
+  // Details (what a medium's directory holds) are fetched again after this
+  // long even when the medium's ModificationTime did not move.
+  int64_t details_ttl = 86400;
   size_t probe_parallelism = 16;
+  // Memory for the details of recently used media: 32 MiB hold a few
+  // thousand directories (a directory with its streams and snapshots
+  // costs a few KiB).
+  size_t hot_bytes = 32 << 20;
   std::string version_text;       // content of .vodfs/version
 };
 
 struct NsStats {
-  uint64_t listings = 0;        // library listings (full traversals)
-  uint64_t populations = 0;     // directories filled
-  uint64_t refreshes = 0;       // TTL refreshes
-  uint64_t probes = 0;          // origin size probes
-  uint64_t nodes = 0;
+  uint64_t details_fetched = 0;    // media directories filled from the API
+  uint64_t details_loaded = 0;     // ... from the index
+  uint64_t details_refreshed = 0;  // ... again after details_ttl
+  uint64_t probes = 0;             // origin size probes
+  uint64_t hot_dirs = 0;
+  uint64_t hot_bytes = 0;
+  uint64_t index_queries = 0;
+  uint64_t listing_waits = 0;      // listings that waited for the first sync
+  uint64_t changes_applied = 0;
+  uint64_t invalidations = 0;      // kernel notifications sent
+  uint64_t entries = 0;            // media and images in the index
 };
 
-class Namespace {
+class Namespace final : public sync::ChangeListener {
  public:
-  Namespace(vod::VodApi& api, resolve::UrlBroker& broker, fetch::RangeFetcher& fetcher,
-            fetch::VersionTable& versions, Executor& executor, Clock& clock, NsOptions options);
-  ~Namespace();
+  Namespace(vod::VodApi& api, resolve::UrlBroker& broker, OriginReader& origin, index::IndexStore& store,
+            sync::Syncer& syncer, Executor& executor, Clock& clock, NsOptions options);
+  ~Namespace() override;
   Namespace(const Namespace&) = delete;
   Namespace& operator=(const Namespace&) = delete;
 
-  void SetNotifier(Notifier* n) { notifier_ = n; }
+  void SetNotifier(Notifier* n) { notifier_.store(n); }
   // Produces the text of .vodfs/stats.
   void SetStatsSource(std::function<std::string()> f) { stats_source_ = std::move(f); }
 
-  // Lists the library once; fails if the API cannot be used (credentials,
-  // endpoint), so that a broken setup is reported before mounting.
+  // Reads what the tree needs from the index (categories, the library's
+  // time). Makes no API call.
   Status Init();
   // Starts background refreshes (after any daemonising fork).
   void Start();
@@ -131,122 +166,93 @@ class Namespace {
 
   Result<NodeInfo> Get(Ino ino);
   Result<NodeInfo> Lookup(Ino parent, const std::string& name);
-  // Children of a directory, in name order.
+
+  // A directory being read: where the last ReadDir stopped, so that the
+  // next one continues from there with one index query.
+  class DirCursor;
+  Result<std::shared_ptr<DirCursor>> OpenDir(Ino dir);
+  // Children from position `offset` (0: the first child), at most `max`,
+  // without xattrs.
+  Result<std::vector<NodeInfo>> ReadDir(DirCursor& cursor, uint64_t offset, size_t max);
+  // All children, in one vector (small directories, tests).
   Result<std::vector<NodeInfo>> List(Ino dir);
-  // Calls `fn` for each child in name order, without xattrs, under the
-  // namespace's lock (`fn` must not call back into the namespace); a large
-  // directory is never copied whole.
-  Status ForEachChild(Ino dir, const std::function<void(const NodeInfo&)>& fn);
-  // The origin reports a size different from the API's (origin wins).
+
+  // The origin reports a size different from the one listed (origin wins).
   void CorrectSize(Ino ino, uint64_t size);
   // The content of `ino` changed: the kernel must drop what it cached.
-  void InvalidateContent(Ino ino) {
-    if (notifier_) notifier_->InvalidateInode(ino);
-  }
+  void InvalidateContent(Ino ino);
   // Text of a kStats file right now.
   std::string StatsText() const { return stats_source_ ? stats_source_() : "{}\n"; }
 
   NsStats Stats() const;
 
- private:
-  // What a file, symlink or HLS directory carries beyond its attributes; a
-  // medium's directory, the bulk of a large library, carries none.
-  struct Payload {
-    resolve::MediaRef ref;
-    std::string text;
-    std::string link;
-    std::vector<std::pair<std::string, std::string>> xattrs;
-  };
-  struct Node {
-    Ino parent = 0;
-    std::string name;
-    Kind kind = Kind::kFile;
-    DirType dir_type = DirType::kRoot;
-    Content content = Content::kNone;
-    bool detached = false;
-    // Directories filled from the API.
-    bool populated = false;
-    bool populating = false;
-    bool refresh_pending = false;
-    uint64_t size = 0;
-    int64_t mtime = 0;
-    int64_t populated_at = 0;
-    std::string id;  // media/image/category id, job id for kHls
-    std::shared_ptr<const Payload> payload;        // may be null
-    std::shared_ptr<const vod::MediaInfo> media;   // kMedia: the medium as listed
-    std::map<std::string, Ino> children;
-    const Payload& P() const { return payload ? *payload : kNoPayload; }
-  };
-  static const Payload kNoPayload;
-  // What a population produces: the new children of one directory.
-  struct ChildSpec {
-    std::string key;   // identity (inode hash input)
-    std::string name;
-    Kind kind = Kind::kFile;
-    DirType dir_type = DirType::kRoot;
-    Content content = Content::kNone;
-    bool size_known = true;  // false: probe the origin
-    // Subdirectories filled in the same pass (snapshots/, sprites/...).
-    bool filled = false;
-    uint64_t size = 0;
-    int64_t mtime = 0;
-    std::string id;
-    std::shared_ptr<Payload> payload;
-    std::shared_ptr<const vod::MediaInfo> media;
-    std::vector<ChildSpec> children;
-    // The payload, made on first use.
-    Payload& p() {
-      if (!payload) payload = std::make_shared<Payload>();
-      return *payload;
-    }
-    const resolve::MediaRef& ref() const { return payload ? payload->ref : kNoPayload.ref; }
-  };
-  struct Listing {
-    std::vector<ChildSpec> children;
-    int64_t mtime = 0;  // of the directory itself
-  };
+  // sync::ChangeListener: a sync (here or in another process) changed the index.
+  void OnChanges(const std::vector<index::ChangeRecord>& changes) override;
 
-  // Ensures `dir` is filled (first time: now; after the TTL: in the background).
-  Status EnsurePopulated(Ino dir);
-  Result<Listing> Build(Ino dir, const Node& snapshot);
-  Result<Listing> BuildMediaList(const std::string& type);
-  Result<Listing> BuildImages();
-  Result<Listing> BuildCategories(int64_t cate_id, int depth);
-  Result<Listing> BuildMedia(const Node& dir);
-  Result<Listing> BuildSnapshots(const Node& dir);
-  Result<Listing> BuildHls(const Node& dir);
-  Status ProbeSizes(std::vector<ChildSpec>* children);
-  // Installs a new listing (REQUIRES: mu_): adds, updates, detaches, and
-  // collects what the kernel must forget.
-  void Apply(Ino dir, Listing& listing, std::vector<std::pair<Ino, std::string>>* entries,
-             std::vector<Ino>* inodes);
-  void Detach(Ino ino);
-  // Runs a refresh of `dir` (TTL expiry) on the refresher.
-  void ScheduleRefresh(Ino dir);
-  Status Populate(Ino dir, bool refresh);
-  Ino InoFor(const std::string& key);
-  Ino AddStatic(Ino parent, const std::string& name, const std::string& key, DirType type);
-  NodeInfo Info(Ino ino, const Node& n, bool with_xattrs = true) const;  // REQUIRES: mu_ held
+ private:
+  struct Category {
+    int64_t id = -1, parent = -1;
+    std::string name;  // entry name among its siblings
+    Ino ino = 0;
+    int depth = 0;     // 0: under categories/
+    std::vector<int64_t> children;  // in name order
+    std::string cate_name;
+    int64_t level = 0;
+  };
+  struct Categories {
+    std::map<int64_t, Category> by_id;
+    std::unordered_map<Ino, int64_t> by_ino;
+    std::vector<int64_t> top;  // in name order
+  };
+  using TreePtr = std::shared_ptr<const MediaTree>;
+
+  NodeInfo Fixed(Ino ino) const;
+  Result<NodeInfo> RecordNode(const index::MediaRecord& m, uint16_t local);
+  NodeInfo TreeNodeInfo(const index::MediaRecord& m, const MediaTree& t, uint16_t local) const;
+  NodeInfo CategoryNode(const Category& c) const;
+  NodeInfo CategoryLink(const index::MediaRecord& m, const Category& c) const;
+  Result<std::optional<index::MediaRecord>> Record(uint64_t prefix);
+  // The tree of a medium's directory: hot, from the index, or from the API.
+  Result<TreePtr> Tree(const index::MediaRecord& m);
+  Result<TreePtr> LoadTree(const index::MediaRecord& m);
+  // Fills an HLS directory of `tree` (its playlist's segments).
+  Result<TreePtr> FillHls(const index::MediaRecord& m, TreePtr tree, uint16_t local);
+  Status Persist(const MediaTree& t, std::optional<uint16_t> hls);
+  void RefreshInBackground(const index::MediaRecord& m, TreePtr old);
+  Status WaitListing();
+  Result<std::vector<NodeInfo>> ReadTop(index::MediaKind kind, DirCursor& c, uint64_t offset, size_t max);
+  Result<std::vector<NodeInfo>> ReadCategory(const Category& cat, DirCursor& c, uint64_t offset, size_t max);
+  std::shared_ptr<const Categories> LoadCategories(const std::vector<index::CategoryRecord>& records) const;
+  std::shared_ptr<const Categories> CurrentCategories() const;
+  Ino TopIno(index::MediaKind kind) const;
+  std::string TopName(index::MediaKind kind) const;
+  int64_t LibraryTime() const { return library_mtime_.load(); }
   void Notify(const std::vector<std::pair<Ino, std::string>>& entries, const std::vector<Ino>& inodes);
 
   vod::VodApi& api_;
   resolve::UrlBroker& broker_;
-  fetch::RangeFetcher& fetcher_;
-  fetch::VersionTable& versions_;
+  OriginReader& origin_;
+  index::IndexStore& store_;
+  sync::Syncer& syncer_;
   Executor& executor_;
   Clock& clock_;
-  NsOptions options_;
-  Notifier* notifier_ = nullptr;
+  const NsOptions options_;
+  std::atomic<Notifier*> notifier_{nullptr};
   std::function<std::string()> stats_source_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::unordered_map<Ino, Node> nodes_;
-  // Inode -> a second hash of the key that made it, to tell a collision of
-  // the inode hash from the same key asked again.
-  std::unordered_map<Ino, uint64_t> ino_keys_;
-  Ino videos_ = 0, audio_ = 0, images_dir_ = 0, categories_ = 0;
-  NsStats stats_;
+  // Recently used media trees (by medium id) and index records (by prefix).
+  LruCache<std::string, MediaTree> hot_;
+  LruCache<uint64_t, index::MediaRecord> records_;
+  std::atomic<int64_t> library_mtime_{0};
+  std::atomic<uint64_t> entries_{0};
+  void CountEntries();
+
+  mutable Mutex mu_;
+  std::shared_ptr<const Categories> categories_ GUARDED_BY(mu_);
+  // Media whose details are being fetched: later callers wait for them.
+  std::unordered_map<std::string, std::shared_ptr<struct Flight>> flights_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, bool> refreshing_ GUARDED_BY(mu_);
+  NsStats stats_ GUARDED_BY(mu_);
   Executor refresher_{2, "vodfs-refresh"};
 };
 

@@ -29,7 +29,10 @@ class LruCache {
 
   // Inserts or replaces `key`. Returns the stored value.
   ValuePtr Put(const K& key, V value, size_t charge = 1) {
-    auto ptr = std::make_shared<const V>(std::move(value));
+    return Put(key, std::make_shared<const V>(std::move(value)), charge);
+  }
+  // The same with a value already shared (no copy).
+  ValuePtr Put(const K& key, ValuePtr ptr, size_t charge) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = index_.find(key);
     if (it != index_.end()) {
