@@ -13,6 +13,8 @@ int RunApi(const Options& o, std::ostream& out, std::ostream& err);
 int RunCheck(const Options& o, std::ostream& out);
 // vodfs cache info|clear
 int RunCache(const Options& o, std::ostream& out, std::ostream& err);
+// vodfs index status|sync|clear
+int RunIndex(const Options& o, std::ostream& out, std::ostream& err);
 // vodfs prefetch PATH...
 int RunPrefetch(const Options& o, std::ostream& out, std::ostream& err);
 // The entry point of the vodfs binary.

@@ -32,6 +32,13 @@ int Main(int argc, char** argv) {
   const std::string cmd = o.positional.empty() ? "" : o.positional[0];
   if (cmd == "cache") return RunCache(o, std::cout, std::cerr);
   if (cmd == "prefetch") return RunPrefetch(o, std::cout, std::cerr);
+  if (cmd == "index") {
+    if (Status s = SetUpLogging(o, false); !s.ok()) {
+      std::cerr << "vodfs: " << s.error().message << "\n";
+      return 2;
+    }
+    return RunIndex(o, std::cout, std::cerr);
+  }
   if (cmd == "api" || cmd == "check") {
     if (Status s = SetUpLogging(o, false); !s.ok()) {
       std::cerr << "vodfs: " << s.error().message << "\n";

@@ -15,16 +15,19 @@
 
 #include "cli/api_stack.h"
 #include "cli/commands.h"
+#include "cli/index_setup.h"
 #include "cli/mount_metrics.h"
 #include "fuse/fuse_adapter.h"
 #include "vodfs/cache/block_cache.h"
 #include "vodfs/cache/disk_tier.h"
+#include "vodfs/core/origin_reader.h"
 #include "vodfs/core/vodfs.h"
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/namespace.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/resolve/vod_resolver.h"
+#include "vodfs/sync/syncer.h"
 #include "vodfs/util/executor.h"
 #include "vodfs/util/log.h"
 #include "vodfs/util/strings.h"
@@ -82,7 +85,8 @@ int RunMount(const Options& in) {
   if (!built.ok()) return Fail(built.error().ToString());
   ApiStack& api = **built;
   for (const auto& w : api.credentials->Warnings()) std::cerr << "vodfs: warning: " << w << "\n";
-  if (auto c = api.credentials->Get(); !c.ok()) return Fail(c.error().message);
+  auto creds = api.credentials->Get();
+  if (!creds.ok()) return Fail(creds.error().message);
 
   // Media requests go through their own client (own connections, stats, UA).
   http::CurlOptions media_http_options;
@@ -139,14 +143,30 @@ int RunMount(const Options& in) {
   }
   cache::BlockCache cache(budget, disk.get(), shards);
 
+  // The library index: what the tree is served from.
+  const std::string index_path = Absolute(IndexPath(o));
+  auto opened = OpenIndex(index_path);
+  if (!opened.ok()) return Fail("cannot open the library index: " + opened.error().message);
+  std::unique_ptr<index::IndexStore> store = std::move(opened).value();
+  sync::SyncOptions sy;
+  sy.id_names = o.name_scheme == "id";
+  sy.interval = o.sync_interval;
+  sy.full_interval = o.full_sync_interval;
+  sy.identity = LibraryIdentity(api.endpoint, creds->access_key_id);
+  sync::Syncer syncer(*api.vod, *store, clock, io, sy);
+  if (Status s = syncer.Init(); !s.ok()) return Fail("cannot read the library index: " + s.ToString());
+
   ns::NsOptions no;
   no.id_names = o.name_scheme == "id";
-  no.metadata_ttl = o.metadata_ttl;
+  no.details_ttl = o.details_ttl;
   no.all_streams = o.all_streams;
   no.output_type = output;
   no.auth_timeout = o.auth_timeout;
   no.version_text = std::string("vodfs ") + kVersion + (kGitDescribe[0] ? std::string(" (") + kGitDescribe + ")" : "") + "\n";
-  ns::Namespace names(*api.vod, broker, fetcher, versions, io, clock, no);
+  core::FetcherOrigin origin_reader(fetcher, versions);
+  ns::Namespace names(*api.vod, broker, origin_reader, *store, syncer, io, clock, no);
+  if (Status s = names.Init(); !s.ok()) return Fail("cannot read the library index: " + s.ToString());
+  syncer.SetListener(&names);
 
   core::CoreOptions co;
   co.uid = o.uid.value_or(getuid());
@@ -173,6 +193,8 @@ int RunMount(const Options& in) {
   sources.disk = disk.get();
   sources.fs = &fs;
   sources.names = &names;
+  sources.syncer = &syncer;
+  sources.index_path = index_path;
   sources.fuse = &latencies;
   names.SetStatsSource([&sources] { return StatsJson(TakeSnapshot(sources)); });
   MetricsServer metrics([&sources] { return PrometheusText(TakeSnapshot(sources)); });
@@ -181,9 +203,15 @@ int RunMount(const Options& in) {
     sources.metrics_url = metrics.BaseUrl() + "/metrics";
   }
 
-  // A broken setup (credentials, endpoint, permissions) fails here, before
-  // anything is mounted.
-  if (Status s = names.Init(); !s.ok()) return Fail("cannot list the library: " + s.ToString());
+  // With an index, the tree is served at once and synced behind it: no API
+  // call comes before the first listing. Without one, one call checks the
+  // setup (credentials, endpoint, permissions), so that a broken one fails
+  // here rather than as listings that never come.
+  if (!syncer.Complete()) {
+    vod::SearchRequest probe;
+    probe.page_size = 1;
+    if (auto r = api.vod->SearchMedia(probe); !r.ok()) return Fail("cannot list the library: " + r.error().ToString());
+  }
 
   fusefs::SessionOptions so;
   so.mountpoint = mountpoint;
@@ -203,6 +231,11 @@ int RunMount(const Options& in) {
   so.allow_root = o.allow_root;
   so.latencies = &latencies;
   so.max_readahead = static_cast<uint32_t>(std::min<uint64_t>(o.kernel_readahead, 1ULL << 30));
+  so.on_hangup = [&o, &syncer] {
+    // Reopen the log (logrotate moved it), and sync the index now.
+    if (Status s = SetUpLogging(o, !o.foreground); !s.ok()) VODFS_LOG(kWarn) << s.ToString();
+    syncer.RequestSync();
+  };
   fusefs::Session session(fs, so);
   names.SetNotifier(&session);
   if (Status s = session.Mount(); !s.ok()) return Fail(s.error().message);
@@ -215,6 +248,7 @@ int RunMount(const Options& in) {
   url_refresh.Start();
   readahead.Start();
   names.Start();
+  syncer.Start();
   if (disk) disk->Start();
   if (!o.metrics_address.empty()) {
     metrics.Serve();
@@ -225,6 +259,7 @@ int RunMount(const Options& in) {
   names.SetNotifier(nullptr);
   metrics.Stop();
   session.Unmount();
+  syncer.Stop();
   names.Stop();
   readahead.Stop();
   url_refresh.Stop();

@@ -1,5 +1,7 @@
 #include "cli/mount_metrics.h"
 
+#include "vodfs/util/time_format.h"
+
 #include <arpa/inet.h>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +34,12 @@ MountSnapshot TakeSnapshot(const MountSources& s) {
   }
   if (s.fs) m.reads = s.fs->Stats();
   if (s.names) m.names = s.names->Stats();
+  m.index_path = s.index_path;
+  if (s.syncer) {
+    m.sync = s.syncer->Stats();
+    m.sync_progress = s.syncer->Progress();
+    m.index_complete = s.syncer->Complete();
+  }
   if (s.fuse) {
     for (size_t i = 0; i < m.fuse.size(); ++i) m.fuse[i] = s.fuse->ops[i].Take();
   }
@@ -39,6 +47,8 @@ MountSnapshot TakeSnapshot(const MountSources& s) {
 }
 
 namespace {
+
+std::string Iso(int64_t t) { return t > 0 ? timefmt::FormatIso8601(t) : ""; }
 
 json StatusCounts(const std::vector<std::pair<int, uint64_t>>& by_status) {
   json j = json::object();
@@ -124,11 +134,41 @@ std::string StatsJson(const MountSnapshot& s) {
         {"index_prefetches", s.reads.index_prefetches},
         {"open_handles", s.reads.open_handles}}},
       {"namespace",
-       {{"listings", s.names.listings},
-        {"populations", s.names.populations},
-        {"refreshes", s.names.refreshes},
+       {{"entries", s.names.entries},
+        {"details_fetched", s.names.details_fetched},
+        {"details_loaded", s.names.details_loaded},
+        {"details_refreshed", s.names.details_refreshed},
         {"probes", s.names.probes},
-        {"nodes", s.names.nodes}}},
+        {"hot_dirs", s.names.hot_dirs},
+        {"hot_bytes", s.names.hot_bytes},
+        {"index_queries", s.names.index_queries},
+        {"listing_waits", s.names.listing_waits},
+        {"changes_applied", s.names.changes_applied},
+        {"invalidations", s.names.invalidations}}},
+      {"index",
+       {{"path", s.index_path},
+        {"complete", s.index_complete},
+        {"generation", s.sync.generation},
+        {"leader", s.sync.leader},
+        {"syncs", s.sync.syncs},
+        {"full_syncs", s.sync.full_syncs},
+        {"failures", s.sync.failures},
+        {"api_calls", s.sync.api_calls},
+        {"last_sync_at", Iso(s.sync.last_sync_at)},
+        {"last_full_at", Iso(s.sync.last_full_at)},
+        {"last_duration_seconds", s.sync.last_duration},
+        {"last_calls", s.sync.last_calls},
+        {"last_changes", s.sync.last_changes},
+        {"last_error", s.sync.last_error},
+        {"offline_since", Iso(s.sync.offline_since)},
+        {"changes_delivered", s.sync.changes_delivered},
+        {"sync",
+         {{"running", s.sync_progress.running},
+          {"full", s.sync_progress.full},
+          {"phase", s.sync_progress.phase},
+          {"done", s.sync_progress.done},
+          {"total", s.sync_progress.total},
+          {"started_at", Iso(s.sync_progress.started_at)}}}}},
       {"fuse", fuse}};
   return j.dump(2) + "\n";
 }
@@ -214,11 +254,27 @@ std::string PrometheusText(const MountSnapshot& s) {
   counter("index_prefetches_total", "MP4 indexes fetched before the demuxer asked.", s.reads.index_prefetches);
   gauge("open_files", "Files open now.", static_cast<double>(s.reads.open_handles));
 
-  counter("listings_total", "Full library listings.", s.names.listings);
-  counter("directory_populations_total", "Video directories filled from the API.", s.names.populations);
-  counter("metadata_refreshes_total", "Metadata refreshed after its TTL.", s.names.refreshes);
+  gauge("index_entries", "Media and images in the library index.", static_cast<double>(s.names.entries));
+  w.Family("vodfs_directory_details_total", "counter", "Media directories filled, by where from.");
+  w.Sample("vodfs_directory_details_total", s.names.details_fetched, {{"source", "api"}});
+  w.Sample("vodfs_directory_details_total", s.names.details_loaded, {{"source", "index"}});
+  w.Sample("vodfs_directory_details_total", s.names.details_refreshed, {{"source", "refresh"}});
   counter("size_probes_total", "Objects whose size was asked of the origin.", s.names.probes);
-  gauge("nodes", "Files and directories known.", static_cast<double>(s.names.nodes));
+  gauge("hot_directories", "Media directories held in memory.", static_cast<double>(s.names.hot_dirs));
+  counter("kernel_invalidations_total", "Kernel cache invalidations sent after library changes.",
+          s.names.invalidations);
+  w.Family("vodfs_index_syncs_total", "counter", "Syncs of the library index, by result.");
+  w.Sample("vodfs_index_syncs_total", static_cast<uint64_t>(s.sync.syncs), {{"result", "ok"}});
+  w.Sample("vodfs_index_syncs_total", static_cast<uint64_t>(s.sync.failures), {{"result", "failed"}});
+  counter("index_sync_api_calls_total", "API calls made by syncs.", static_cast<uint64_t>(s.sync.api_calls));
+  gauge("index_complete", "1 once the index holds a complete listing of the library.", s.index_complete ? 1 : 0);
+  gauge("index_leader", "1 when this mount syncs the index.", s.sync.leader ? 1 : 0);
+  gauge("index_last_sync_timestamp_seconds", "End of the last successful sync.",
+        static_cast<double>(s.sync.last_sync_at));
+  gauge("index_offline_since_timestamp_seconds", "Since when the API is unreachable (0: it is reachable).",
+        static_cast<double>(s.sync.offline_since));
+  gauge("index_sync_done", "Media listed by the running sync.", static_cast<double>(s.sync_progress.done));
+  gauge("index_sync_total", "Media the running sync expects to list.", static_cast<double>(s.sync_progress.total));
 
   w.Family("vodfs_fuse_request_duration_seconds", "histogram", "FUSE request latency, by operation.");
   for (size_t i = 0; i < s.fuse.size(); ++i) {

@@ -19,6 +19,7 @@
 #include "vodfs/http/http_server.h"
 #include "vodfs/ns/namespace.h"
 #include "vodfs/resolve/url_broker.h"
+#include "vodfs/sync/syncer.h"
 #include "vodfs/util/metrics.h"
 #include "vodfs/vod/rpc.h"
 
@@ -40,6 +41,10 @@ struct MountSnapshot {
   cache::DiskStats disk;
   core::CoreStats reads;
   ns::NsStats names;
+  std::string index_path;
+  sync::SyncStats sync;
+  sync::SyncProgress sync_progress;
+  bool index_complete = false;
   std::array<LatencyHistogram::Snapshot, static_cast<size_t>(fusefs::FuseOp::kCount)> fuse{};
 };
 
@@ -57,6 +62,8 @@ struct MountSources {
   const cache::DiskTier* disk = nullptr;
   const core::VodFs* fs = nullptr;
   const ns::Namespace* names = nullptr;
+  const sync::Syncer* syncer = nullptr;
+  std::string index_path;
   const fusefs::FuseOpLatencies* fuse = nullptr;
 };
 

@@ -95,6 +95,7 @@ std::vector<OptionDef> BuildTable() {
   const char* kTree = "What the tree shows";
   const char* kMount = "Mounting";
   const char* kCache = "Read engine";
+  const char* kIndex = "Library index";
   const char* kLog = "Logging";
 
   add({"config", "FILE", kApi, "read options from FILE (key = value lines) before the command line",
@@ -150,11 +151,24 @@ std::vector<OptionDef> BuildTable() {
 
   add({"name_scheme", "title-id|id", kTree, "directory names: \"<title> [<id>]\" or the bare id",
        OneOf(&Options::name_scheme, {"title-id", "id"}), [](const Options& o) { return o.name_scheme; }});
-  add({"metadata_ttl", "SECONDS", kTree, "how long listings and media details are trusted before a refresh",
-       SetInt(&Options::metadata_ttl, 1, 86400 * 30), [](const Options& o) { return std::to_string(o.metadata_ttl); }});
   add({"all_streams", nullptr, kTree,
        "also show older (Invisible) streams and proprietary-encrypted ones (ResultType=Multiple)",
        SetFlag(&Options::all_streams), [](const Options& o) { return o.all_streams ? "on" : "off"; }});
+
+  add({"index", "PATH", kIndex, "the library index file (default: <cache_dir>/index.db)",
+       SetString(&Options::index), [](const Options& o) { return o.index; }});
+  add({"sync_interval", "SECONDS", kIndex, "seconds between syncs of the index with the library",
+       SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
+  add({"metadata_ttl", "SECONDS", kIndex, "the former name of sync_interval",
+       SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
+  add({"full_sync_interval", "SECONDS", kIndex, "seconds between full listings of the library (reconciles)",
+       SetInt(&Options::full_sync_interval, 60, 86400 * 365),
+       [](const Options& o) { return std::to_string(o.full_sync_interval); }});
+  add({"details_ttl", "SECONDS", kIndex,
+       "seconds a medium's details are trusted when its ModificationTime did not change",
+       SetInt(&Options::details_ttl, 60, 86400 * 365), [](const Options& o) { return std::to_string(o.details_ttl); }});
+  add({"full", nullptr, kIndex, "with vodfs index sync: list the whole library, not only what changed",
+       SetFlag(&Options::full), [](const Options& o) { return o.full ? "on" : "off"; }});
 
   add({"foreground", nullptr, kMount, "stay in the foreground (-f)", SetFlag(&Options::foreground),
        [](const Options& o) { return o.foreground ? "on" : "off"; }});
@@ -416,6 +430,7 @@ Usage:
   vodfs check [SOURCE]                  check credentials, endpoint, clock, listing, media
   vodfs prefetch PATH...                warm the cache for files or directories of a mount
   vodfs cache info|clear                show or empty the persistent cache
+  vodfs index status|sync|clear [SOURCE] show, sync now, or delete the library index
   vodfs --version | --help
 
 Unmount with: fusermount3 -u MOUNTPOINT (or SIGTERM/SIGINT to a foreground vodfs).

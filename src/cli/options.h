@@ -50,8 +50,14 @@ struct Options {
 
   // What the tree shows.
   std::string name_scheme = "title-id";
-  int64_t metadata_ttl = 300;
   bool all_streams = false;
+
+  // The library index.
+  std::string index;                 // empty = <cache_dir>/index.db
+  int64_t sync_interval = 300;       // seconds between incremental syncs
+  int64_t full_sync_interval = 86400;
+  int64_t details_ttl = 86400;
+  bool full = false;                 // vodfs index sync: a full listing
 
   // Mounting.
   bool foreground = false;

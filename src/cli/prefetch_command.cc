@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::cli {
@@ -37,15 +38,6 @@ std::string MountRoot(fs::path p) {
     if (p == p.root_path()) break;
   }
   return "";
-}
-
-std::string Duration(double s) {
-  if (s < 0 || s > 359999) return "--:--";
-  char b[32];
-  const int t = static_cast<int>(s);
-  if (t >= 3600) std::snprintf(b, sizeof(b), "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
-  else std::snprintf(b, sizeof(b), "%d:%02d", t / 60, t % 60);
-  return b;
 }
 
 }  // namespace
@@ -155,14 +147,10 @@ int RunPrefetch(const Options& o, std::ostream& out, std::ostream& err) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const uint64_t d = done.load();
     const double rate = secs > 0 ? static_cast<double>(d) / secs : 0;
-    const int width = 30;
-    const int filled =
-        total ? static_cast<int>(std::min<double>(1.0, static_cast<double>(d) / static_cast<double>(total)) * width)
-              : width;
-    const std::string bar = "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
+    const std::string bar = Bar(static_cast<double>(d), static_cast<double>(total));
     const double eta = rate > 0 ? static_cast<double>(total - std::min(total, d)) / rate : -1;
     err << (tty ? "\r" : "") << bar << " " << str::FormatSize(d) << " / " << str::FormatSize(total) << "  "
-        << str::FormatSize(static_cast<uint64_t>(rate)) << "/s  ETA " << (final ? "0:00" : Duration(eta))
+        << str::FormatSize(static_cast<uint64_t>(rate)) << "/s  ETA " << (final ? "0:00" : FormatEta(eta))
         << (tty && !final ? "   " : "\n");
     err.flush();
   };

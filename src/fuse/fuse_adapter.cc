@@ -1,11 +1,15 @@
 #define FUSE_USE_VERSION 312
 #include "fuse/fuse_adapter.h"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -142,8 +146,11 @@ fuse_entry_param ToEntry(const core::Entry& e) {
 
 void OpInit(void* userdata, fuse_conn_info* conn) {
   const SessionOptions* opts = static_cast<UserData*>(userdata)->options;
+  // Readdirplus where attributes are used (ls -l, find -type), plain
+  // readdir where they are not: `ls -f` of 2,000,000 entries then makes the
+  // kernel build no inodes for them.
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
-  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l costs no extra round trips
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
@@ -463,10 +470,70 @@ Status Session::Daemonize(bool foreground) {
   return Status::Ok();
 }
 
+namespace {
+
+// The write end of the SIGHUP pipe, for the signal handler (which may use
+// nothing but async-signal-safe calls: write() is one).
+std::atomic<int> g_hangup_fd{-1};
+
+void OnHangupSignal(int) {
+  const int saved = errno;
+  const int fd = g_hangup_fd.load();
+  if (fd >= 0) {
+    const char b = 1;
+    (void)!::write(fd, &b, 1);
+  }
+  errno = saved;
+}
+
+}  // namespace
+
+void Session::StartHangupThread() {
+  if (!options_.on_hangup) return;
+  if (::pipe2(hangup_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    VODFS_LOG(kWarn) << "Cannot watch for SIGHUP: " << std::strerror(errno);
+    return;
+  }
+  // The reading end blocks; only the handler's end must never block.
+  ::fcntl(hangup_pipe_[0], F_SETFL, 0);
+  g_hangup_fd = hangup_pipe_[1];
+  struct sigaction sa {};
+  sa.sa_handler = OnHangupSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &sa, nullptr);
+  hangup_ = std::thread([this] {
+    char b;
+    while (true) {
+      const ssize_t n = ::read(hangup_pipe_[0], &b, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || b == 0) return;
+      VODFS_LOG(kInfo) << "SIGHUP: reopening the log and syncing the index";
+      options_.on_hangup();
+    }
+  });
+}
+
+void Session::StopHangupThread() {
+  if (hangup_pipe_[1] < 0) return;
+  g_hangup_fd = -1;
+  struct sigaction sa {};
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGHUP, &sa, nullptr);
+  const char stop = 0;
+  (void)!::write(hangup_pipe_[1], &stop, 1);
+  if (hangup_.joinable()) hangup_.join();
+  ::close(hangup_pipe_[0]);
+  ::close(hangup_pipe_[1]);
+  hangup_pipe_[0] = hangup_pipe_[1] = -1;
+}
+
 Status Session::Loop() {
   if (!se_) return Status(ErrorCode::kFailedPrecondition, "not mounted");
   notifier_ = std::thread([this] { NotifyLoop(); });
   if (fuse_set_signal_handlers(se_) != 0) return Status(ErrorCode::kInternal, "cannot set signal handlers");
+  StartHangupThread();
   int rc;
   if (options_.single_thread) {
     rc = fuse_session_loop(se_);
@@ -478,6 +545,7 @@ Status Session::Loop() {
     rc = fuse_session_loop_mt(se_, cfg);
     fuse_loop_cfg_destroy(cfg);
   }
+  StopHangupThread();
   fuse_remove_signal_handlers(se_);
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -65,6 +66,9 @@ struct SessionOptions {
   uint32_t max_readahead = 4 << 20;
   uint32_t max_background = 64;
   FuseOpLatencies* latencies = nullptr;  // where request latencies go, if anywhere
+  // Called (on a thread of its own) for each SIGHUP, which then does not
+  // stop the mount: what logrotate's postrotate sends.
+  std::function<void()> on_hangup;
 };
 
 // What every callback gets as userdata.
@@ -95,6 +99,9 @@ class Session final : public ns::Notifier {
 
  private:
   void NotifyLoop();
+  // SIGHUP to on_hangup: the handler writes to a pipe that a thread reads.
+  void StartHangupThread();
+  void StopHangupThread();
   // Raises the kernel's read-ahead of this mount (its backing device info)
   // to max_readahead, where permitted.
   void TuneKernelReadahead();
@@ -114,6 +121,8 @@ class Session final : public ns::Notifier {
   std::deque<Pending> pending_;
   bool stopping_ = false;
   std::thread notifier_;
+  std::thread hangup_;
+  int hangup_pipe_[2] = {-1, -1};
 };
 
 }  // namespace vodfs::fusefs

@@ -589,6 +589,8 @@ Status Syncer::Commit(Run& run, bool full) {
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.identity", options_.identity));
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.name_scheme", options_.id_names ? "id" : "title-id"));
   VODFS_RETURN_IF_ERROR(w.DeleteMeta("sync.progress"));
+  VODFS_RETURN_IF_ERROR(w.SetMeta("sync.last_error", ""));
+  VODFS_RETURN_IF_ERROR(w.SetMeta("sync.offline_since", "0"));
   VODFS_RETURN_IF_ERROR(w.LogChanges(&changes));
   VODFS_RETURN_IF_ERROR(w.Commit());
   MutexLock lock(&mu_);

@@ -293,12 +293,23 @@ Status Syncer::DoSync(bool force_full) {
 }
 
 void Syncer::NoteFailure(const Status& s) {
-  MutexLock lock(&mu_);
-  ++stats_.failures;
-  stats_.last_error = s.ToString();
-  last_failure_ = s;
-  if (IsOffline(s) && stats_.offline_since == 0) stats_.offline_since = clock_.UnixNow();
-  cv_.SignalAll();
+  int64_t offline = 0;
+  {
+    MutexLock lock(&mu_);
+    ++stats_.failures;
+    stats_.last_error = s.ToString();
+    last_failure_ = s;
+    if (IsOffline(s) && stats_.offline_since == 0) stats_.offline_since = clock_.UnixNow();
+    offline = stats_.offline_since;
+    cv_.SignalAll();
+  }
+  // For `vodfs index status` in another process; the index itself is local
+  // and writable even when the API is not reachable.
+  auto w = store_.Write();
+  if (w.ok() && w->SetMeta("sync.last_error", s.ToString()).ok() &&
+      w->SetMeta("sync.offline_since", std::to_string(offline)).ok() && w->DeleteMeta("sync.progress").ok()) {
+    (void)w->Commit();
+  }
 }
 
 bool Syncer::Complete() const {

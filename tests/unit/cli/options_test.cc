@@ -21,7 +21,7 @@ TEST(OptionsTest, FormsOfAnOption) {
   EXPECT_EQ(o->uid, 1000u);
   EXPECT_TRUE(o->allow_other);
   EXPECT_EQ(o->name_scheme, "id");
-  EXPECT_EQ(o->metadata_ttl, 30);
+  EXPECT_EQ(o->sync_interval, 30);
   EXPECT_TRUE(o->foreground);
   EXPECT_EQ(o->positional, (std::vector<std::string>{"cn-shanghai", "/mnt/vod"}));
 }

@@ -1,0 +1,26 @@
+// Opening the library index from options: where it is, making its
+// directory, and what to do with one that cannot be used.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/options.h"
+#include "vodfs/index/store.h"
+
+namespace vodfs::cli {
+
+// The index path: the `index` option, else <cache_dir>/index.db.
+std::string IndexPath(const Options& o);
+
+// Opens (creating) the index. A damaged file is moved aside as
+// "<path>.damaged-<time>" (with a warning) and a new index made in its
+// place: the index is a cache of the library, rebuilt by a sync. An index
+// of a newer schema is refused (it belongs to a newer vodfs).
+Result<std::unique_ptr<index::IndexStore>> OpenIndex(const std::string& path);
+
+// The library an index belongs to: the endpoint and the AccessKey ID (never
+// a secret).
+std::string LibraryIdentity(const std::string& endpoint, const std::string& access_key_id);
+
+}  // namespace vodfs::cli
