@@ -162,6 +162,7 @@ int RunMount(const Options& in) {
   no.all_streams = o.all_streams;
   no.output_type = output;
   no.auth_timeout = o.auth_timeout;
+  no.version_time = kBuildTime;
   no.version_text = std::string("vodfs ") + kVersion + (kGitDescribe[0] ? std::string(" (") + kGitDescribe + ")" : "") + "\n";
   core::FetcherOrigin origin_reader(fetcher, versions);
   ns::Namespace names(*api.vod, broker, origin_reader, *store, syncer, io, clock, no);
@@ -208,9 +209,9 @@ int RunMount(const Options& in) {
   // setup (credentials, endpoint, permissions), so that a broken one fails
   // here rather than as listings that never come.
   if (!syncer.Complete()) {
-    vod::SearchRequest probe;
+    vod::CategoryRequest probe;
     probe.page_size = 1;
-    if (auto r = api.vod->SearchMedia(probe); !r.ok()) return Fail("cannot list the library: " + r.error().ToString());
+    if (auto r = api.vod->GetCategories(probe); !r.ok()) return Fail("cannot use the library: " + r.error().ToString());
   }
 
   fusefs::SessionOptions so;

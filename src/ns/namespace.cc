@@ -81,6 +81,7 @@ Status Namespace::Init() {
   auto loaded = LoadCategories(cats);
   VODFS_ASSIGN_OR_RETURN(auto mtime, store_.GetMeta("library.mtime"));
   library_mtime_ = str::ParseInt64(mtime.value_or("0")).value_or(0);
+
   CountEntries();
   MutexLock lock(&mu_);
   categories_ = std::move(loaded);
@@ -138,13 +139,17 @@ NodeInfo Namespace::Fixed(Ino ino) const {
     case kByIdIno: n.name = "by-id"; n.dir_type = DirType::kById; break;
     case kControlIno: n.name = ".vodfs"; n.dir_type = DirType::kControl; break;
     case kStatsIno:
+      // The files of .vodfs/ have the time of this vodfs, whatever the
+      // library does: a backup copies them again only after an upgrade.
       n.name = "stats";
       n.kind = Kind::kFile;
       n.parent = kControlIno;
       n.content = Content::kStats;
+      n.mtime = options_.version_time;
       break;
     case kVersionIno:
       n.name = "version";
+      n.mtime = options_.version_time;
       n.kind = Kind::kFile;
       n.parent = kControlIno;
       n.content = Content::kGenerated;

@@ -259,6 +259,9 @@ Status Syncer::DoSync(bool force_full) {
     s = FullSync(run);
   }
   if (s.ok()) s = Commit(run, full);
+  // The listener learns of the changes before anyone is told the listing
+  // is complete: a listing that waited sees the tree as the sync left it.
+  if (s.ok()) Deliver();
   const double seconds = std::chrono::duration<double>(clock_.Now() - t0).count();
   {
     MutexLock lock(&mu_);
@@ -288,7 +291,6 @@ Status Syncer::DoSync(bool force_full) {
     return s;
   }
   VODFS_LOG(kInfo) << "Synced the library index in " << seconds << " s with " << run.api.calls() << " API calls";
-  Deliver();
   return Status::Ok();
 }
 

@@ -129,6 +129,10 @@ struct NsOptions {
   // costs a few KiB).
   size_t hot_bytes = 32 << 20;
   std::string version_text;       // content of .vodfs/version
+  // When this version of vodfs was made: the time of .vodfs/'s files (a
+  // backup copies them again only when vodfs changed), and of the top
+  // directories until the library was first listed.
+  int64_t version_time = 0;
 };
 
 struct NsStats {
@@ -226,7 +230,11 @@ class Namespace final : public sync::ChangeListener {
   std::shared_ptr<const Categories> CurrentCategories() const;
   Ino TopIno(index::MediaKind kind) const;
   std::string TopName(index::MediaKind kind) const;
-  int64_t LibraryTime() const { return library_mtime_.load(); }
+  // The newest medium's time; before the first listing, this version's.
+  int64_t LibraryTime() const {
+    const int64_t t = library_mtime_.load();
+    return t > 0 ? t : options_.version_time;
+  }
   void Notify(const std::vector<std::pair<Ino, std::string>>& entries, const std::vector<Ino>& inodes);
 
   vod::VodApi& api_;
