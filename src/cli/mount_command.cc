@@ -235,6 +235,7 @@ int RunMount(const Options& in) {
   so.on_hangup = [&o, &syncer] {
     // Reopen the log (logrotate moved it), and sync the index now.
     if (Status s = SetUpLogging(o, !o.foreground); !s.ok()) VODFS_LOG(kWarn) << s.ToString();
+    VODFS_LOG(kInfo) << "SIGHUP: the log was reopened; syncing the index now";
     syncer.RequestSync();
   };
   fusefs::Session session(fs, so);

@@ -508,7 +508,6 @@ void Session::StartHangupThread() {
       const ssize_t n = ::read(hangup_pipe_[0], &b, 1);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0 || b == 0) return;
-      VODFS_LOG(kInfo) << "SIGHUP: reopening the log and syncing the index";
       options_.on_hangup();
     }
   });
