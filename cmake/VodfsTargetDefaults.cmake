@@ -6,9 +6,13 @@ function(vodfs_target_defaults target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wold-style-cast -Wnon-virtual-dtor
     -Wsuggest-override -Wformat=2 -Wcast-align -Wpointer-arith
-    -Wshadow=local -Wimplicit-fallthrough)
+    -Wimplicit-fallthrough)
   if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    target_compile_options(${target} PRIVATE -Wthread-safety)
+    # The locks the compiler checks (util/mutex.h): every GUARDED_BY and
+    # REQUIRES is proven at each use.
+    target_compile_options(${target} PRIVATE -Wthread-safety -Wthread-safety-beta -Wshadow-uncaptured-local)
+  else()
+    target_compile_options(${target} PRIVATE -Wshadow=local)
   endif()
   if(VODFS_WERROR)
     target_compile_options(${target} PRIVATE -Werror)

@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "vodfs/util/log.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/strings.h"
 #include "vodfs/util/time_format.h"
 
@@ -38,7 +38,7 @@ RefreshingProvider::RefreshingProvider(CredentialFetcher fetch, std::string desc
       margin_(margin_seconds) {}
 
 Result<Credentials> RefreshingProvider::Get() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
     const int64_t now = clock_.UnixNow();
     if (current_ && !invalid_) {
@@ -53,11 +53,11 @@ Result<Credentials> RefreshingProvider::Get() {
         if (refreshing_) return *current_;
         refreshing_ = true;
         Credentials still_valid = *current_;
-        lock.unlock();
+        lock.Unlock();
         Result<Credentials> fresh = fetch_();
-        lock.lock();
+        lock.Lock();
         refreshing_ = false;
-        cv_.notify_all();
+        cv_.SignalAll();
         if (fresh.ok()) {
           current_ = *fresh;
           fetched_at_ = clock_.UnixNow();
@@ -69,15 +69,15 @@ Result<Credentials> RefreshingProvider::Get() {
       }
     }
     if (refreshing_) {
-      cv_.wait(lock, [this] { return !refreshing_; });
+      while (refreshing_) cv_.Wait(&mu_);
       if (current_ && !invalid_) continue;
     }
     refreshing_ = true;
-    lock.unlock();
+    lock.Unlock();
     Result<Credentials> fresh = fetch_();
-    lock.lock();
+    lock.Lock();
     refreshing_ = false;
-    cv_.notify_all();
+    cv_.SignalAll();
     if (!fresh.ok()) return fresh.error();
     current_ = *fresh;
     fetched_at_ = clock_.UnixNow();
@@ -87,7 +87,7 @@ Result<Credentials> RefreshingProvider::Get() {
 }
 
 void RefreshingProvider::Invalidate() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   invalid_ = true;
 }
 
@@ -355,7 +355,7 @@ Status ChainProvider::ResolveLocked() {
 Result<Credentials> ChainProvider::Get() {
   CredentialsProvider* p;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     VODFS_RETURN_IF_ERROR(ResolveLocked());
     p = chosen_.get();
   }
@@ -363,17 +363,17 @@ Result<Credentials> ChainProvider::Get() {
 }
 
 void ChainProvider::Invalidate() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (chosen_) chosen_->Invalidate();
 }
 
 std::string ChainProvider::Describe() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return chosen_ ? chosen_->Describe() : "(not resolved yet)";
 }
 
 std::vector<std::string> ChainProvider::Warnings() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return *warnings_;
 }
 

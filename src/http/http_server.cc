@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "vodfs/util/log.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/strings.h"
 #include "vodfs/util/time_format.h"
 
@@ -135,9 +136,14 @@ struct HttpServer::Conn final : public ResponseWriter {
   void CloseAfterResponse() override { close_after = true; }
 
   bool Sleep(int64_t ms) override {
-    std::unique_lock<std::mutex> lock(server->mu_);
-    return !server->cv_.wait_for(lock, std::chrono::milliseconds(ms),
-                                 [this] { return server->stopping_.load(); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    MutexLock lock(&server->mu_);
+    while (!server->stopping_.load()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return true;
+      server->cv_.WaitFor(&server->mu_, deadline - now);
+    }
+    return false;
   }
 
   // Reads until "\r\n\r\n" is in the buffer. Returns false on EOF/error/idle.
@@ -229,27 +235,28 @@ std::string HttpServer::BaseUrl() const {
 }
 
 size_t HttpServer::open_connections() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return conns_.size();
 }
 
 void HttpServer::Stop() {
   if (listen_fd_ < 0) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     for (Conn* c : conns_) ::shutdown(c->fd, SHUT_RDWR);
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   ::shutdown(listen_fd_, SHUT_RDWR);
   if (accept_thread_.joinable()) accept_thread_.join();
   ::close(listen_fd_);
   listen_fd_ = -1;
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return conns_.empty(); });
   std::vector<std::thread> done;
-  done.swap(finished_);
-  lock.unlock();
+  {
+    MutexLock lock(&mu_);
+    while (!conns_.empty()) cv_.Wait(&mu_);
+    done.swap(finished_);
+  }
   for (auto& t : done) t.join();
 }
 
@@ -279,7 +286,7 @@ void HttpServer::AcceptLoop() {
                        (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
     }
     conn->remote = host;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     // Reap threads of connections that already ended.
     for (auto& t : finished_) t.join();
     finished_.clear();
@@ -378,11 +385,11 @@ void HttpServer::Serve(Conn* conn) {
   }
   ::shutdown(conn->fd, SHUT_WR);
   ::close(conn->fd);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   conns_.remove(conn);
   finished_.push_back(std::move(conn->thread));
   delete conn;
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 }  // namespace vodfs::http

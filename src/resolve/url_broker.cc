@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "vodfs/util/log.h"
+#include "vodfs/util/mutex.h"
 
 namespace vodfs::resolve {
 
@@ -54,14 +55,14 @@ void UrlBroker::Apply(const MediaRef& ref, const std::string& url, int64_t now) 
 
 void UrlBroker::Seed(const MediaRef& ref, const std::string& url) {
   if (url.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(ref.Key());
   if (it != entries_.end() && !it->second.url.empty() && !it->second.rejected) return;
   Apply(ref, url, clock_.UnixNow());
 }
 
 void UrlBroker::ReportRejected(const MediaRef& ref, uint64_t generation) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(ref.Key());
   if (it == entries_.end() || it->second.generation != generation) return;  // already replaced
   if (it->second.rejected) return;
@@ -76,7 +77,7 @@ Status UrlBroker::Refresh(const MediaRef& ref) {
     std::string current;
     bool allowed;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       auto& e = entries_[ref.Key()];
       current = e.url;
       // A locally signed URL that was refused means the key is not the
@@ -86,7 +87,7 @@ Status UrlBroker::Refresh(const MediaRef& ref) {
     auto info = current.empty() ? std::nullopt : auth::ParseSignedUrl(current);
     if (allowed && info && IsCdnKind(info->kind)) {
       std::string url = auth::ResignCdnUrl(*info, now, options_.cdn_key);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       Entry& e = entries_[ref.Key()];
       e.url = url;
       e.fetched_at = now;
@@ -100,7 +101,7 @@ Status UrlBroker::Refresh(const MediaRef& ref) {
     }
   }
   auto resolved = resolver_.Resolve(ref);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++stats_.api_refreshes;
   if (!resolved.ok()) return resolved.status();
   bool found = false;
@@ -125,7 +126,7 @@ bool UrlBroker::Usable(const Entry& e, int64_t now) const {
 
 Result<UrlBroker::Lease> UrlBroker::Get(const MediaRef& ref) {
   const std::string key = ref.Key();
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
     const int64_t now = clock_.UnixNow();
     Entry& e = entries_[key];
@@ -138,7 +139,7 @@ Result<UrlBroker::Lease> UrlBroker::Get(const MediaRef& ref) {
         ++stats_.background_refreshes;
         background_->Post([this, ref, key] {
           Status s = Refresh(ref);
-          std::lock_guard<std::mutex> l(mu_);
+          MutexLock l(&mu_);
           Entry& done = entries_[key];
           done.refreshing = false;
           if (!s.ok()) {
@@ -146,13 +147,13 @@ Result<UrlBroker::Lease> UrlBroker::Get(const MediaRef& ref) {
             done.last_error = s;
             done.last_error_at = clock_.UnixNow();
           }
-          cv_.notify_all();
+          cv_.SignalAll();
         });
       }
       if (!expiring || background_) return Lease{e.url, e.expires_at, e.generation};
     }
     if (e.refreshing) {
-      cv_.wait(lock, [this, &key] { return !entries_[key].refreshing; });
+      while (entries_[key].refreshing) cv_.Wait(&mu_);
       Entry& after = entries_[key];
       if (Usable(after, clock_.UnixNow())) continue;
       // The refresh we waited for failed: share its error rather than
@@ -166,12 +167,12 @@ Result<UrlBroker::Lease> UrlBroker::Get(const MediaRef& ref) {
       e.local_signing_failed = true;
     }
     e.refreshing = true;
-    lock.unlock();
+    lock.Unlock();
     Status s = Refresh(ref);
-    lock.lock();
+    lock.Lock();
     Entry& after = entries_[key];
     after.refreshing = false;
-    cv_.notify_all();
+    cv_.SignalAll();
     if (!s.ok()) {
       after.last_error = s;
       after.last_error_at = clock_.UnixNow();
@@ -181,7 +182,7 @@ Result<UrlBroker::Lease> UrlBroker::Get(const MediaRef& ref) {
 }
 
 BrokerStats UrlBroker::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 

@@ -1,4 +1,5 @@
 #include "vodfs/util/clock.h"
+#include "vodfs/util/mutex.h"
 
 #include <thread>
 
@@ -18,17 +19,17 @@ FakeClock::FakeClock(int64_t unix_seconds)
       wall_(WallTime() + std::chrono::seconds(unix_seconds)) {}
 
 MonoTime FakeClock::Now() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return mono_;
 }
 
 WallTime FakeClock::WallNow() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return wall_;
 }
 
 void FakeClock::SleepFor(Duration d) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (d <= Duration::zero()) return;
   mono_ += d;
   wall_ += std::chrono::duration_cast<WallTime::duration>(d);
@@ -36,18 +37,18 @@ void FakeClock::SleepFor(Duration d) {
 }
 
 void FakeClock::Advance(Duration d) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   mono_ += d;
   wall_ += std::chrono::duration_cast<WallTime::duration>(d);
 }
 
 void FakeClock::SetUnix(int64_t unix_seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   wall_ = WallTime() + std::chrono::seconds(unix_seconds);
 }
 
 Duration FakeClock::total_slept() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return slept_;
 }
 

@@ -1,4 +1,5 @@
 #include "vodfs/util/log.h"
+#include "vodfs/util/mutex.h"
 
 #include <syslog.h>
 
@@ -8,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 #include <set>
 #include <vector>
 
@@ -20,11 +20,11 @@ constexpr std::string_view kRedacted = "<redacted>";
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
 struct State {
-  std::mutex mu;
-  Sink sink;
-  bool syslog = false;
+  Mutex mu;
+  Sink sink GUARDED_BY(mu);
+  bool syslog GUARDED_BY(mu) = false;
   // Longest first so that a secret containing another is replaced whole.
-  std::vector<std::string> secrets;
+  std::vector<std::string> secrets GUARDED_BY(mu);
 };
 
 State& GetState() {
@@ -228,7 +228,7 @@ Level GetLevel() { return static_cast<Level>(g_level.load(std::memory_order_rela
 
 void SetSink(Sink sink) {
   State& s = GetState();
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   s.sink = std::move(sink);
   s.syslog = false;
 }
@@ -236,7 +236,7 @@ void SetSink(Sink sink) {
 void UseSyslog(const char* ident) {
   openlog(ident, LOG_PID, LOG_DAEMON);
   State& s = GetState();
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   s.sink = nullptr;
   s.syslog = true;
 }
@@ -244,7 +244,7 @@ void UseSyslog(const char* ident) {
 void RegisterSecret(std::string_view secret) {
   if (secret.size() < 4) return;
   State& s = GetState();
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   std::string value(secret);
   if (std::find(s.secrets.begin(), s.secrets.end(), value) != s.secrets.end()) return;
   // The percent-encoded form appears in URLs and signed query strings, and
@@ -276,7 +276,7 @@ void RegisterSecret(std::string_view secret) {
 
 void ClearRegisteredSecrets() {
   State& s = GetState();
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   s.secrets.clear();
 }
 
@@ -284,7 +284,7 @@ std::string Redact(std::string_view text) {
   std::string out(text);
   {
     State& s = GetState();
-    std::lock_guard<std::mutex> lock(s.mu);
+    MutexLock lock(&s.mu);
     for (const auto& secret : s.secrets) {
       size_t pos = 0;
       while ((pos = out.find(secret, pos)) != std::string::npos) {
@@ -300,7 +300,7 @@ void Write(Level level, std::string_view message) {
   if (!Enabled(level)) return;
   std::string line = Redact(message);
   State& s = GetState();
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   if (s.sink) {
     s.sink(level, line);
   } else if (s.syslog) {

@@ -1,4 +1,5 @@
 #include "vodfs/util/rate_limiter.h"
+#include "vodfs/util/mutex.h"
 
 #include <algorithm>
 
@@ -8,7 +9,7 @@ RateLimiter::RateLimiter(Clock& clock, double rate_per_second, double burst)
     : clock_(clock), rate_(rate_per_second), burst_(std::max(1.0, burst)), tat_(clock.Now()) {}
 
 Duration RateLimiter::Reserve() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rate_ <= 0) return Duration::zero();
   const auto interval = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(1.0 / rate_));
   const MonoTime now = clock_.Now();
@@ -28,12 +29,12 @@ void RateLimiter::Acquire() {
 }
 
 void RateLimiter::SetRate(double rate_per_second) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   rate_ = rate_per_second;
 }
 
 double RateLimiter::rate() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return rate_;
 }
 

@@ -1,4 +1,5 @@
 #include "vodfs/util/retry.h"
+#include "vodfs/util/mutex.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +18,7 @@ Duration Backoff::DelayFor(int retry, Duration at_least) {
   cap_ms = std::min(cap_ms, static_cast<double>(options_.max_backoff.count()));
   double ms;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     std::uniform_real_distribution<double> dist(cap_ms / 2, cap_ms);
     ms = dist(rng_);
   }

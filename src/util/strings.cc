@@ -1,11 +1,11 @@
 #include "vodfs/util/strings.h"
+#include "vodfs/util/mutex.h"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
 #include <random>
 
 namespace vodfs::str {
@@ -40,16 +40,20 @@ std::string Encode(std::string_view s, bool keep_slash) {
   return out;
 }
 
-std::mt19937_64& Rng(std::mutex** mu) {
-  static std::mutex m;
-  static std::mt19937_64 rng([] {
+// The process-wide generator behind the random identifiers, seeded from
+// the system's entropy once.
+struct Rng {
+  Mutex mu;
+  std::mt19937_64 gen GUARDED_BY(mu){[] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd()};
-    std::mt19937_64 r(seq);
-    return r;
-  }());
-  *mu = &m;
-  return rng;
+    return std::mt19937_64(seq);
+  }()};
+};
+
+Rng& TheRng() {
+  static Rng r;
+  return r;
 }
 
 }  // namespace
@@ -328,11 +332,11 @@ size_t Utf8PrefixLength(std::string_view s, size_t max_bytes) {
 }
 
 std::string RandomHex(size_t n_chars) {
-  std::mutex* mu;
-  auto& rng = Rng(&mu);
+  Rng& r = TheRng();
   std::string out;
   out.reserve(n_chars);
-  std::lock_guard<std::mutex> lock(*mu);
+  MutexLock lock(&r.mu);
+  auto& rng = r.gen;
   while (out.size() < n_chars) {
     uint64_t v = rng();
     for (int k = 0; k < 16 && out.size() < n_chars; ++k) {

@@ -6,6 +6,7 @@
 #include "vodfs/auth/crypto.h"
 #include "vodfs/auth/rpc_signer.h"
 #include "vodfs/util/log.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/strings.h"
 #include "vodfs/util/time_format.h"
 #include "vodfs/util/url.h"
@@ -186,14 +187,14 @@ RpcClient::RpcClient(http::HttpClient& http, auth::CredentialsProvider& credenti
       backoff_(options_.retry) {}
 
 RateLimiter& RpcClient::LimiterFor(const std::string& action) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& l = limiters_[action];
   if (!l) l = std::make_unique<RateLimiter>(clock_, DocumentedQps(action) * options_.qps_scale);
   return *l;
 }
 
 RpcStats RpcClient::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -219,7 +220,7 @@ Result<std::string> RpcClient::Call(std::string_view action_view, const Params& 
     http::Request req = BuildSignedRequest(spec);
     req.timeout = options_.timeout;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       ++stats_.calls[action];
     }
     auto resp = http_.Send(req, 256 << 20);
@@ -254,13 +255,13 @@ Result<std::string> RpcClient::Call(std::string_view action_view, const Params& 
         continue;
       }
       if (last.code == ErrorCode::kAborted) {  // SignatureNonceUsed: new nonce now
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         ++stats_.retries;
         continue;
       }
       if (!IsRetryableApiError(last)) break;
       if (last.code == ErrorCode::kThrottled) {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         ++stats_.throttled;
         floor = std::chrono::milliseconds(500);
       }
@@ -275,13 +276,13 @@ Result<std::string> RpcClient::Call(std::string_view action_view, const Params& 
                       << "); retrying in "
                       << std::chrono::duration_cast<std::chrono::milliseconds>(delay).count() << " ms";
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       ++stats_.retries;
     }
     clock_.SleepFor(delay);
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++stats_.failures[action];
   }
   return last;

@@ -22,10 +22,8 @@
 // Thread-safety: providers are safe to call concurrently.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +31,7 @@
 #include "vodfs/auth/credentials.h"
 #include "vodfs/http/http_client.h"
 #include "vodfs/util/clock.h"
+#include "vodfs/util/mutex.h"
 
 namespace vodfs::auth {
 
@@ -59,12 +58,12 @@ class RefreshingProvider final : public CredentialsProvider {
   std::string description_;
   Clock& clock_;
   int64_t margin_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Credentials> current_;
-  int64_t fetched_at_ = 0;
-  bool refreshing_ = false;
-  bool invalid_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  std::optional<Credentials> current_ GUARDED_BY(mu_);
+  int64_t fetched_at_ GUARDED_BY(mu_) = 0;
+  bool refreshing_ GUARDED_BY(mu_) = false;  // one caller fetches, the others wait or carry on
+  bool invalid_ GUARDED_BY(mu_) = false;
 };
 
 struct ChainOptions {
@@ -106,10 +105,11 @@ class ChainProvider final : public CredentialsProvider {
   std::vector<std::string> Warnings() const;
 
  private:
-  Status ResolveLocked();
-  std::vector<std::unique_ptr<SourceProvider>> sources_;
-  mutable std::mutex mu_;
-  std::unique_ptr<CredentialsProvider> chosen_;
+  Status ResolveLocked() REQUIRES(mu_);
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<SourceProvider>> sources_ GUARDED_BY(mu_);
+  std::unique_ptr<CredentialsProvider> chosen_ GUARDED_BY(mu_);
+  // Shared with the sources, which add to it while they resolve (under mu_).
   std::shared_ptr<std::vector<std::string>> warnings_;
 };
 

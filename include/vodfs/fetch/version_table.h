@@ -5,26 +5,26 @@
 // Thread-safety: internally synchronised.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "vodfs/fetch/fetcher.h"
+#include "vodfs/util/mutex.h"
 
 namespace vodfs::fetch {
 
 class VersionTable {
  public:
   std::optional<Fingerprint> Get(const std::string& key) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = map_.find(key);
     if (it == map_.end()) return std::nullopt;
     return it->second;
   }
   // Returns true if this replaced a different version (the object changed).
   bool Set(const std::string& key, const Fingerprint& f) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = map_.find(key);
     if (it == map_.end()) {
       map_.emplace(key, f);
@@ -35,17 +35,17 @@ class VersionTable {
     return changed;
   }
   void Erase(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     map_.erase(key);
   }
   size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return map_.size();
   }
 
  private:
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Fingerprint> map_;
+  mutable Mutex mu_;
+  std::unordered_map<std::string, Fingerprint> map_ GUARDED_BY(mu_);
 };
 
 }  // namespace vodfs::fetch

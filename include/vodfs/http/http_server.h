@@ -16,11 +16,9 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +27,7 @@
 #include <vector>
 
 #include "vodfs/util/result.h"
+#include "vodfs/util/mutex.h"
 
 namespace vodfs::http {
 
@@ -103,10 +102,10 @@ class HttpServer {
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::list<Conn*> conns_;
-  std::vector<std::thread> finished_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::list<Conn*> conns_ GUARDED_BY(mu_);
+  std::vector<std::thread> finished_ GUARDED_BY(mu_);
 };
 
 }  // namespace vodfs::http

@@ -15,11 +15,9 @@
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +26,7 @@
 #include "vodfs/resolve/media_ref.h"
 #include "vodfs/util/clock.h"
 #include "vodfs/util/executor.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/result.h"
 
 namespace vodfs::resolve {
@@ -100,19 +99,18 @@ class UrlBroker {
 
   // Does the refresh of `ref` (API or local signing). Called without mu_.
   Status Refresh(const MediaRef& ref);
-  // REQUIRES: mu_ held.
-  void Apply(const MediaRef& ref, const std::string& url, int64_t now);
+  void Apply(const MediaRef& ref, const std::string& url, int64_t now) REQUIRES(mu_);
   int64_t Margin(const Entry& e) const;
 
   UrlResolver& resolver_;
   Clock& clock_;
   Executor* background_;
   BrokerOptions options_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::unordered_map<std::string, Entry> entries_;
-  uint64_t next_generation_ = 1;
-  BrokerStats stats_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+  uint64_t next_generation_ GUARDED_BY(mu_) = 1;
+  BrokerStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace vodfs::resolve

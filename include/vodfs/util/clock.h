@@ -11,7 +11,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <mutex>
+
+#include "vodfs/util/mutex.h"
 
 namespace vodfs {
 
@@ -60,10 +61,10 @@ class FakeClock final : public Clock {
   Duration total_slept() const;
 
  private:
-  mutable std::mutex mu_;
-  MonoTime mono_;
-  WallTime wall_;
-  Duration slept_{0};
+  mutable Mutex mu_;
+  MonoTime mono_ GUARDED_BY(mu_);
+  WallTime wall_ GUARDED_BY(mu_);
+  Duration slept_ GUARDED_BY(mu_){0};
 };
 
 }  // namespace vodfs

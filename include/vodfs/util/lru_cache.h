@@ -12,9 +12,10 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 #include <utility>
+
+#include "vodfs/util/mutex.h"
 
 namespace vodfs {
 
@@ -33,7 +34,7 @@ class LruCache {
   }
   // The same with a value already shared (no copy).
   ValuePtr Put(const K& key, ValuePtr ptr, size_t charge) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = index_.find(key);
     if (it != index_.end()) {
       usage_ -= it->second->charge;
@@ -49,7 +50,7 @@ class LruCache {
 
   // Returns the value and marks it most recently used, or nullptr.
   ValuePtr Get(const K& key) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = index_.find(key);
     if (it == index_.end()) return nullptr;
     order_.splice(order_.begin(), order_, it->second);
@@ -58,13 +59,13 @@ class LruCache {
 
   // Like Get but does not change recency.
   ValuePtr Peek(const K& key) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = index_.find(key);
     return it == index_.end() ? nullptr : it->second->value;
   }
 
   bool Erase(const K& key) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = index_.find(key);
     if (it == index_.end()) return false;
     usage_ -= it->second->charge;
@@ -75,7 +76,7 @@ class LruCache {
 
   // Erases every entry for which `pred(key, value)` is true.
   size_t EraseIf(const std::function<bool(const K&, const V&)>& pred) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     size_t n = 0;
     for (auto it = order_.begin(); it != order_.end();) {
       if (pred(it->key, *it->value)) {
@@ -91,28 +92,28 @@ class LruCache {
   }
 
   void Clear() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     order_.clear();
     index_.clear();
     usage_ = 0;
   }
 
   void SetCapacity(size_t capacity) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     capacity_ = capacity;
     EvictLocked();
   }
 
   size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return index_.size();
   }
   size_t usage() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return usage_;
   }
   size_t capacity() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return capacity_;
   }
 
@@ -123,7 +124,7 @@ class LruCache {
     size_t charge;
   };
 
-  void EvictLocked() {
+  void EvictLocked() REQUIRES(mu_) {
     // An entry larger than the whole capacity is kept alone rather than
     // refused: the caller asked to store it and already holds it.
     while (usage_ > capacity_ && order_.size() > 1) {
@@ -134,11 +135,11 @@ class LruCache {
     }
   }
 
-  mutable std::mutex mu_;
-  size_t capacity_;
-  size_t usage_ = 0;
-  std::list<Entry> order_;  // front = most recently used
-  std::unordered_map<K, typename std::list<Entry>::iterator, Hash> index_;
+  mutable Mutex mu_;
+  size_t capacity_ GUARDED_BY(mu_);
+  size_t usage_ GUARDED_BY(mu_) = 0;
+  std::list<Entry> order_ GUARDED_BY(mu_);  // front = most recently used
+  std::unordered_map<K, typename std::list<Entry>::iterator, Hash> index_ GUARDED_BY(mu_);
 };
 
 }  // namespace vodfs

@@ -6,9 +6,9 @@
 // network jitter, which is why the client side allows only a small burst.
 #pragma once
 
-#include <mutex>
 
 #include "vodfs/util/clock.h"
+#include "vodfs/util/mutex.h"
 
 namespace vodfs {
 
@@ -28,10 +28,10 @@ class RateLimiter {
 
  private:
   Clock& clock_;
-  mutable std::mutex mu_;
-  double rate_;
-  double burst_;
-  MonoTime tat_;  // theoretical arrival time of the next event
+  mutable Mutex mu_;
+  double rate_ GUARDED_BY(mu_);
+  double burst_ GUARDED_BY(mu_);
+  MonoTime tat_ GUARDED_BY(mu_);  // theoretical arrival time of the next event
 };
 
 }  // namespace vodfs

@@ -6,10 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <random>
 
 #include "vodfs/util/clock.h"
+#include "vodfs/util/mutex.h"
 
 namespace vodfs {
 
@@ -35,8 +35,8 @@ class Backoff {
 
  private:
   RetryOptions options_;
-  std::mutex mu_;
-  std::mt19937_64 rng_;
+  Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
 };
 
 }  // namespace vodfs

@@ -17,13 +17,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "vodfs/auth/credentials.h"
 #include "vodfs/http/http_client.h"
 #include "vodfs/util/clock.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/rate_limiter.h"
 #include "vodfs/util/result.h"
 #include "vodfs/util/retry.h"
@@ -105,9 +105,9 @@ class RpcClient {
   Clock& clock_;
   RpcOptions options_;
   Backoff backoff_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<RateLimiter>> limiters_;
-  RpcStats stats_;
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<RateLimiter>> limiters_ GUARDED_BY(mu_);
+  RpcStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace vodfs::vod
