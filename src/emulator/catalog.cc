@@ -522,6 +522,16 @@ std::optional<Blob> Catalog::View::FindBlob(std::string_view key) const {
 // ---------------------------------------------------------------------------
 // Catalog: changes
 
+std::shared_lock<std::shared_mutex> Catalog::LockShared() const {
+  std::lock_guard<std::mutex> gate(gate_);
+  return std::shared_lock<std::shared_mutex>(mu_);
+}
+
+std::unique_lock<std::shared_mutex> Catalog::LockExclusive() {
+  std::lock_guard<std::mutex> gate(gate_);
+  return std::unique_lock<std::shared_mutex>(mu_);
+}
+
 Catalog::Counts Catalog::GetCounts() const {
   View v = Read();
   Counts n;
@@ -536,13 +546,13 @@ Catalog::Counts Catalog::GetCounts() const {
 }
 
 void Catalog::Reset() {
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  std::unique_lock<std::shared_mutex> lock = LockExclusive();
   state_ = ChangeState();
 }
 
 Result<std::vector<std::string>> Catalog::Apply(const std::vector<LibraryChange>& changes,
                                                 int64_t now) {
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  std::unique_lock<std::shared_mutex> lock = LockExclusive();
   // A single change checks everything before it changes anything; a batch
   // is undone from a copy when one of its changes fails.
   std::optional<ChangeState> before;

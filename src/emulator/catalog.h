@@ -20,9 +20,12 @@
 //
 // Thread-safety: one std::shared_mutex. A View holds it shared for its
 // lifetime (one API call, one origin lookup); Apply and Reset hold it
-// exclusively. A thread holding a View must not make another (the mutex is
-// not recursive) nor call Apply. Lock order: this mutex before the
-// Emulator's overrides and scroll mutexes, never after.
+// exclusively. glibc's shared mutex lets new readers in while a writer
+// waits, so a steady stream of API calls would hold a change off forever:
+// readers and writers first pass a gate (a plain mutex) that a waiting
+// writer keeps closed. A thread holding a View must not make another (the
+// mutex is not recursive) nor call Apply. Lock order: gate_ before mu_; both
+// before the Emulator's overrides and scroll mutexes, never after.
 #pragma once
 
 #include <array>
@@ -188,7 +191,7 @@ class Catalog {
 
    private:
     friend class Catalog;
-    explicit View(const Catalog& c) : c_(&c), lock_(c.mu_) {}
+    explicit View(const Catalog& c) : c_(&c), lock_(c.LockShared()) {}
     std::optional<Blob> MediaBlob(const std::string& id, std::string_view key) const;
 
     const Catalog* c_;
@@ -269,9 +272,14 @@ class Catalog {
   std::string NewId(bool image);
   Status CheckCategory(const LibraryChange& c) const;
 
+  // The read and write locks, taken through the gate.
+  std::shared_lock<std::shared_mutex> LockShared() const;
+  std::unique_lock<std::shared_mutex> LockExclusive();
+
   std::unique_ptr<Library> base_;
   mutable std::array<catalog_internal::BaseOrder, 3> base_orders_;
 
+  mutable std::mutex gate_;  // held by a writer from before it waits for mu_ until it has it
   mutable std::shared_mutex mu_;
   ChangeState state_;  // GUARDED_BY(mu_)
 };
