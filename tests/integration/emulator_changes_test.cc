@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "emulator/library.h"
 #include "emulator/library_changes.h"
@@ -731,6 +733,42 @@ TEST_F(ChangesTest, PlainPagingCountsChanges) {
   json window =
       env().Call("GetVideoList", {{"StartTime", Iso(kBase)}, {"EndTime", Iso(kBase + 37 * 10)}});
   EXPECT_EQ(window["Total"], 8);
+}
+
+// API calls made while changes are applied see each change whole: a bulk
+// add of 10 is never seen in part, and a page is always in order.
+TEST_F(ChangesTest, ReadersSeeWholeChangesWhileTheyAreMade) {
+  std::atomic<bool> done{false};
+  std::atomic<int> refused{0};
+  std::thread writer([&] {
+    for (int k = 0; k < 30; ++k) {
+      const json add = {{"op", "add"},
+                        {"kind", "media"},
+                        {"count", 10},
+                        {"creation_time", Iso(kBase + 1000 * k)}};
+      if (Raw("POST", "/library/changes", add.dump()).first != 200) ++refused;
+    }
+    done = true;
+  });
+  int64_t last_total = 300;
+  size_t reads = 0;
+  while (!done || reads == 0) {
+    json j = Search({{"PageSize", "100"}, {"SortBy", "CreationTime:Asc"}, {"PageNo", "3"}});
+    const int64_t total = j["Total"];
+    EXPECT_EQ((total - 300) % 10, 0) << total;
+    EXPECT_GE(total, last_total);
+    last_total = total;
+    for (size_t i = 1; i < j["MediaList"].size(); ++i) {
+      const json& a = j["MediaList"][i - 1];
+      const json& b = j["MediaList"][i];
+      EXPECT_LE(std::make_pair(Time(a["CreationTime"]), a["MediaId"].get<std::string>()),
+                std::make_pair(Time(b["CreationTime"]), b["MediaId"].get<std::string>()));
+    }
+    ++reads;
+  }
+  writer.join();
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(Total(""), 600);
 }
 
 TEST_F(ChangesTest, BadChangeRequestsAreRefused) {
