@@ -1008,8 +1008,9 @@ void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
     b.tokens -= 1.0;
   }
 
-  ApiContext ctx(*this, params);
-  Result<json> r = ctx.Dispatch(action);
+  // The operation reads the library under its read lock; the answer is
+  // written after the lock is released (a slow client holds nothing).
+  Result<json> r = ApiContext(*this, params).Dispatch(action);
   if (!r.ok()) return fail(r.error());
   counters_.ApiCall(action, "");
   if (options_.log_requests) VODFS_LOG(kInfo) << "api " << action << " -> 200";

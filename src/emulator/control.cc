@@ -126,11 +126,13 @@ void Emulator::HandleControl(const HttpRequest& req, ResponseWriter& w) {
     // By id: the live record; by index: the base library's medium N as it
     // is now (404 once deleted).
     std::optional<Media> media;
-    Catalog::View v = catalog_.Read();
-    if (auto id = QueryGet(q, "id")) media = v.FindMedia(*id);
-    if (auto i = QueryGet(q, "index")) {
-      auto n = str::ParseUint64(*i);
-      if (n && *n < v.base().MediaCount()) media = v.FindMedia(v.base().MediaIdAt(*n));
+    {
+      Catalog::View v = catalog_.Read();
+      if (auto id = QueryGet(q, "id")) media = v.FindMedia(*id);
+      if (auto i = QueryGet(q, "index")) {
+        auto n = str::ParseUint64(*i);
+        if (n && *n < v.base().MediaCount()) media = v.FindMedia(v.base().MediaIdAt(*n));
+      }
     }
     if (!media) return reply(404, json{{"error", "no such media"}});
     return reply(200, MediaToJson(*media));
@@ -138,11 +140,13 @@ void Emulator::HandleControl(const HttpRequest& req, ResponseWriter& w) {
   if (p == "/images") {
     // Every live image, in creation order.
     json arr = json::array();
-    Catalog::View v = catalog_.Read();
-    Selection all = v.Select(Collection::kImage);
-    for (auto it = all.Begin(false); !it.Done(); it.Next()) {
-      Image img = v.ImageOf(it.Entry());
-      arr.push_back({{"id", img.id}, {"title", img.title}, {"key", img.key}, {"size", img.size}});
+    {
+      Catalog::View v = catalog_.Read();
+      Selection all = v.Select(Collection::kImage);
+      for (auto it = all.Begin(false); !it.Done(); it.Next()) {
+        Image img = v.ImageOf(it.Entry());
+        arr.push_back({{"id", img.id}, {"title", img.title}, {"key", img.key}, {"size", img.size}});
+      }
     }
     return reply(200, arr);
   }
