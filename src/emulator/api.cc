@@ -1,4 +1,6 @@
-// The VOD API endpoint of the emulator.
+// The VOD API endpoint of the emulator: request verification, throttling
+// and the operations, each answered from one consistent view of the live
+// library (Catalog::View).
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -6,6 +8,7 @@
 #include <set>
 
 #include "emulator/emulator.h"
+#include "emulator/match.h"
 #include "vodfs/auth/crypto.h"
 #include "vodfs/auth/rpc_signer.h"
 #include "vodfs/util/log.h"
@@ -62,202 +65,6 @@ std::string Fmt(double v, int decimals) {
 }
 
 
-// ---------------------------------------------------------------------------
-// SearchMedia Match expressions (a subset of the media-search protocol):
-//   cond  := field '=' value | field '=' range | field 'in' '(' values ')'
-//          | '(' expr ')'
-//   expr  := cond (('and' | 'or') cond)*      ('or' must be parenthesised
-//                                              at top level, as documented)
-//   value := 'quoted' | bare      range := ('(' | '[') v ',' v (')' | ']')
-
-struct Token {
-  enum Kind { kWord, kString, kSym, kEnd } kind;
-  std::string text;
-};
-
-class MatchParser {
- public:
-  using Pred = std::function<bool(const json&)>;
-  explicit MatchParser(std::string_view s) : s_(s) { Next(); }
-
-  Result<Pred> Parse() {
-    auto p = ParseExpr(true);
-    if (!p.ok()) return p;
-    if (tok_.kind != Token::kEnd) return Fail("unexpected '" + tok_.text + "'");
-    return p;
-  }
-
- private:
-  Error Fail(const std::string& why) { return Invalid("Match", why); }
-
-  void Next() {
-    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-    if (pos_ >= s_.size()) {
-      tok_ = {Token::kEnd, ""};
-      return;
-    }
-    char c = s_[pos_];
-    if (c == '\'') {
-      size_t end = s_.find('\'', pos_ + 1);
-      if (end == std::string_view::npos) {
-        tok_ = {Token::kSym, "'"};
-        pos_ = s_.size();
-        bad_quote_ = true;
-        return;
-      }
-      tok_ = {Token::kString, std::string(s_.substr(pos_ + 1, end - pos_ - 1))};
-      pos_ = end + 1;
-      return;
-    }
-    if (c == '=' || c == '(' || c == ')' || c == '[' || c == ']' || c == ',') {
-      tok_ = {Token::kSym, std::string(1, c)};
-      ++pos_;
-      return;
-    }
-    size_t start = pos_;
-    while (pos_ < s_.size() && !std::isspace(static_cast<unsigned char>(s_[pos_])) &&
-           std::string_view("=()[],'").find(s_[pos_]) == std::string_view::npos)
-      ++pos_;
-    tok_ = {Token::kWord, std::string(s_.substr(start, pos_ - start))};
-  }
-
-  Result<Pred> ParseExpr(bool top) {
-    auto left = ParseCond();
-    if (!left.ok()) return left;
-    Pred acc = std::move(left).value();
-    while (tok_.kind == Token::kWord &&
-           (str::EqualsIgnoreCase(tok_.text, "and") || str::EqualsIgnoreCase(tok_.text, "or"))) {
-      bool is_or = str::EqualsIgnoreCase(tok_.text, "or");
-      if (is_or && top) return Fail("'or' must be inside parentheses");
-      Next();
-      auto right = ParseCond();
-      if (!right.ok()) return right;
-      Pred r = std::move(right).value();
-      Pred l = acc;
-      acc = is_or ? Pred([l, r](const json& j) { return l(j) || r(j); })
-                  : Pred([l, r](const json& j) { return l(j) && r(j); });
-    }
-    return acc;
-  }
-
-  Result<Pred> ParseCond() {
-    if (bad_quote_) return Fail("unterminated quote");
-    if (tok_.kind == Token::kSym && tok_.text == "(") {
-      Next();
-      auto inner = ParseExpr(false);
-      if (!inner.ok()) return inner;
-      if (!(tok_.kind == Token::kSym && tok_.text == ")")) return Fail("missing ')'");
-      Next();
-      return inner;
-    }
-    if (tok_.kind != Token::kWord) return Fail("expected a field name");
-    std::string field = tok_.text;
-    static const std::set<std::string> kExact = {"VideoId", "MediaId", "AudioId", "ImageId",
-                                                 "CateId", "Status", "StorageLocation",
-                                                 "MediaType", "AppId"};
-    static const std::set<std::string> kFuzzy = {"Title", "Tags", "Description"};
-    static const std::set<std::string> kRange = {"CreationTime", "ModificationTime", "Duration"};
-    if (!kExact.count(field) && !kFuzzy.count(field) && !kRange.count(field)) {
-      return Fail("field '" + field + "' is not searchable");
-    }
-    Next();
-    const bool fuzzy = kFuzzy.count(field) > 0;
-    if (tok_.kind == Token::kWord && str::EqualsIgnoreCase(tok_.text, "in")) {
-      Next();
-      if (!(tok_.kind == Token::kSym && tok_.text == "(")) return Fail("expected '(' after in");
-      Next();
-      std::vector<std::string> values;
-      while (true) {
-        if (tok_.kind != Token::kString && tok_.kind != Token::kWord) return Fail("expected a value");
-        values.push_back(tok_.text);
-        Next();
-        if (tok_.kind == Token::kSym && tok_.text == ",") {
-          Next();
-          continue;
-        }
-        if (tok_.kind == Token::kSym && tok_.text == ")") break;
-        return Fail("expected ',' or ')'");
-      }
-      Next();
-      return Pred([field, values, fuzzy](const json& j) {
-        std::string v = FieldText(j, field);
-        for (const auto& x : values) {
-          if (fuzzy ? Contains(v, x) : v == x) return true;
-        }
-        return false;
-      });
-    }
-    if (!(tok_.kind == Token::kSym && tok_.text == "=")) return Fail("expected '=' or 'in'");
-    Next();
-    if (tok_.kind == Token::kSym && (tok_.text == "(" || tok_.text == "[")) {
-      bool lo_open = tok_.text == "(";
-      Next();
-      std::string lo = tok_.kind == Token::kSym ? "" : tok_.text;
-      if (tok_.kind != Token::kSym) Next();
-      if (!(tok_.kind == Token::kSym && tok_.text == ",")) return Fail("expected ',' in range");
-      Next();
-      std::string hi = tok_.kind == Token::kSym ? "" : tok_.text;
-      if (tok_.kind != Token::kSym) Next();
-      if (!(tok_.kind == Token::kSym && (tok_.text == ")" || tok_.text == "]")))
-        return Fail("expected ')' or ']' closing the range");
-      bool hi_open = tok_.text == ")";
-      Next();
-      auto num = [&field](const std::string& s) -> std::optional<double> {
-        if (s.empty()) return std::nullopt;
-        if (field == "Duration") return str::ParseDouble(s);
-        if (auto t = timefmt::ParseIso8601(s)) return static_cast<double>(*t);
-        if (auto n = str::ParseInt64(s)) return static_cast<double>(*n) / 1000.0;  // epoch ms
-        return std::nullopt;
-      };
-      auto l = num(lo), h = num(hi);
-      if ((!lo.empty() && !l) || (!hi.empty() && !h)) return Fail("bad range value");
-      return Pred([field, l, h, lo_open, hi_open](const json& j) {
-        double v = FieldNumber(j, field);
-        if (l && (lo_open ? v <= *l : v < *l)) return false;
-        if (h && (hi_open ? v >= *h : v > *h)) return false;
-        return true;
-      });
-    }
-    if (tok_.kind != Token::kString && tok_.kind != Token::kWord) return Fail("expected a value");
-    std::string value = tok_.text;
-    bool quoted = tok_.kind == Token::kString;
-    Next();
-    return Pred([field, value, fuzzy, quoted](const json& j) {
-      std::string v = FieldText(j, field);
-      return (fuzzy || quoted) && !kExactOnly(field) ? Contains(v, value) : v == value;
-    });
-  }
-
-  static bool kExactOnly(const std::string& f) {
-    return f == "VideoId" || f == "MediaId" || f == "AudioId" || f == "ImageId" || f == "CateId" ||
-           f == "Status" || f == "StorageLocation" || f == "MediaType" || f == "AppId";
-  }
-  static bool Contains(const std::string& hay, const std::string& needle) {
-    return str::ToLower(hay).find(str::ToLower(needle)) != std::string::npos;
-  }
-  static std::string FieldText(const json& j, const std::string& f) {
-    if (!j.contains(f)) return "";
-    const auto& v = j[f];
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-    return v.dump();
-  }
-  static double FieldNumber(const json& j, const std::string& f) {
-    if (!j.contains(f)) return 0;
-    const auto& v = j[f];
-    if (v.is_number()) return v.get<double>();
-    if (v.is_string()) {
-      if (auto t = timefmt::ParseIso8601(v.get<std::string>())) return static_cast<double>(*t);
-    }
-    return 0;
-  }
-
-  std::string_view s_;
-  size_t pos_ = 0;
-  Token tok_{Token::kEnd, ""};
-  bool bad_quote_ = false;
-};
-
 // XML rendering for Format=XML (the API default). Arrays become repeated
 // elements named after their parent key's singular (best effort).
 void ToXml(const json& j, const std::string& name, std::string* out) {
@@ -291,11 +98,12 @@ void ToXml(const json& j, const std::string& name, std::string* out) {
 
 }  // namespace
 
-// One API request being served.
+// One API request being served. It holds a view of the live library (the
+// catalog's read lock) for as long as it lives.
 class ApiContext {
  public:
   ApiContext(Emulator& e, std::map<std::string, std::string> params)
-      : e_(e), p_(std::move(params)) {}
+      : e_(e), p_(std::move(params)), v_(e.catalog_.Read()) {}
 
   Result<json> Dispatch(const std::string& action) {
     if (action == "GetVideoList") return GetVideoList();
@@ -349,7 +157,7 @@ class ApiContext {
   }
 
   std::string CateName(int64_t id) const {
-    for (const auto& c : e_.library_->Categories()) {
+    for (const auto& c : v_.base().Categories()) {
       if (c.id == id) return c.name;
     }
     return "";
@@ -435,9 +243,9 @@ class ApiContext {
 
   Result<Media> FindMediaParam() const {
     VODFS_ASSIGN_OR_RETURN(std::string id, Required("VideoId"));
-    auto idx = e_.library_->FindMedia(id);
-    if (!idx) return ApiError(404, "InvalidVideo.NotFound", "The video does not exist.");
-    return e_.library_->MediaAt(*idx);
+    auto m = v_.FindMedia(id);
+    if (!m) return ApiError(404, "InvalidVideo.NotFound", "The video does not exist.");
+    return std::move(*m);
   }
 
   // --- GetVideoList -------------------------------------------------------
@@ -469,33 +277,68 @@ class ApiContext {
     }
     if (start && end && *end <= *start) return Invalid("EndTime", "EndTime must be later than StartTime.");
     std::string location = P("StorageLocation").value_or("");
-    const Library& lib = *e_.library_;
-    const bool filtered = cate || !statuses.empty() || start || end || !location.empty();
-    std::vector<uint32_t> order;
-    const size_t n = lib.MediaCount();
-    if (filtered) {
-      for (size_t i = 0; i < n; ++i) {
-        Media m = lib.MediaAt(i);
-        if (cate && m.cate_id != *cate) continue;
-        if (!statuses.empty() && !statuses.count(m.status)) continue;
-        if (start && m.creation_time < *start) continue;
-        if (end && m.creation_time >= *end) continue;
-        if (!location.empty() && location != e_.StorageLocation()) continue;
-        order.push_back(static_cast<uint32_t>(i));
-      }
+    // Video and audio media, each in creation order, created in
+    // [StartTime, EndTime).
+    TimeRange created;
+    if (start) created.min = *start;
+    if (end) created.max = *end - 1;
+    Selection video = v_.Select(Collection::kVideo, created);
+    Selection audio = v_.Select(Collection::kAudio, created);
+    if (cate || !statuses.empty() || !location.empty()) {
+      auto keep = [&](const EntryRef& e) {
+        if (!location.empty() && location != e_.StorageLocation()) return false;
+        Media m = v_.MediaOf(e);
+        if (cate && m.cate_id != *cate) return false;
+        return statuses.empty() || statuses.count(m.status) > 0;
+      };
+      video = video.Filter(keep);
+      audio = audio.Filter(keep);
     }
-    const size_t total = filtered ? order.size() : n;
-    json videos = json::array();
+    const size_t total = video.size() + audio.size();
+    Selection::Walker wv = video.Begin(desc), wa = audio.Begin(desc);
+    // The next medium of the merged order.
+    auto next = [&]() -> Selection::Walker* {
+      if (wv.Done()) return wa.Done() ? nullptr : &wa;
+      if (wa.Done()) return &wv;
+      const bool video_first = wv.CreationTime() != wa.CreationTime()
+                                   ? (wv.CreationTime() < wa.CreationTime()) != desc
+                                   : (wv.Id() < wa.Id()) != desc;
+      return video_first ? &wv : &wa;
+    };
     const size_t first = static_cast<size_t>((page_no - 1) * page_size);
-    for (size_t k = first; k < total && k < first + static_cast<size_t>(page_size); ++k) {
-      size_t pos = desc ? total - 1 - k : k;
-      size_t idx = filtered ? order[pos] : pos;
-      videos.push_back(MediaJson(lib.MediaAt(idx), Shape::kList));
+    for (size_t k = 0; k < first; ++k) {
+      Selection::Walker* w = next();
+      if (!w) break;
+      w->Next();
+    }
+    json videos = json::array();
+    for (int64_t k = 0; k < page_size; ++k) {
+      Selection::Walker* w = next();
+      if (!w) break;
+      videos.push_back(MediaJson(v_.MediaOf(w->Entry()), Shape::kList));
+      w->Next();
     }
     return json{{"Total", total}, {"VideoList", {{"Video", videos}}}};
   }
 
   // --- SearchMedia ---------------------------------------------------------
+  // The record's JSON as Match predicates read it.
+  json Probe(const EntryRef& e, const std::string& type) const {
+    if (type == "image") {
+      Image img = v_.ImageOf(e);
+      json probe = ImageJson(img, false, 1);
+      probe["ModificationTime"] = Iso(img.modification_time);
+      probe["MediaId"] = img.id;
+      probe["MediaType"] = type;
+      return probe;
+    }
+    Media m = v_.MediaOf(e);
+    json probe = MediaJson(m, Shape::kSearch);
+    probe["MediaId"] = m.id;
+    probe["MediaType"] = type;
+    return probe;
+  }
+
   Result<json> SearchMedia() {
     std::string type = P("SearchType").value_or("video");
     if (type.empty()) type = "video";
@@ -510,87 +353,99 @@ class ApiContext {
     if (auto f = P("Fields"); f && !f->empty()) {
       for (auto& x : str::Split(*f, ',', true)) fields.insert(std::string(str::Trim(x)));
     }
-    MatchParser::Pred pred;
+    MatchQuery query;
     if (!match.empty()) {
-      MatchParser parser(match);
-      VODFS_ASSIGN_OR_RETURN(pred, parser.Parse());
+      VODFS_ASSIGN_OR_RETURN(query, ParseMatch(match));
     }
-    const Library& lib = *e_.library_;
 
-    // The ordered candidate list (indexes into media or images).
-    std::vector<uint32_t> filtered;
-    const std::vector<uint32_t>* order = nullptr;
-    std::vector<uint32_t> all_images;
-    if (type == "image") {
-      for (size_t i = 0; i < lib.ImageCount(); ++i) all_images.push_back(static_cast<uint32_t>(i));
-      order = &all_images;
-    } else if (type == "attached") {
-      order = &filtered;  // the emulator has no attached media
-    } else {
-      order = &lib.IndexesOfType(type);
+    // The candidates: entries whose times the Match bounds, found by binary
+    // search; a Match that says more is tested on each of them.
+    const Collection collection = type == "image"   ? Collection::kImage
+                                  : type == "audio" ? Collection::kAudio
+                                                    : Collection::kVideo;
+    Selection sel = type == "attached"  // the emulator has no attached media
+                        ? v_.Select(collection, TimeRange{1, 0})
+                        : v_.Select(collection, query.creation.Seconds(), query.modification.Seconds());
+    if (query.predicate && !query.exact) {
+      sel = sel.Filter([&](const EntryRef& e) { return query.predicate(Probe(e, type)); });
     }
-    if (pred && type != "attached") {
-      for (uint32_t i : *order) {
-        json probe = type == "image" ? ImageJson(lib.ImageAt(i), false, 1)
-                                     : MediaJson(lib.MediaAt(i), Shape::kSearch);
-        probe["MediaId"] = type == "image" ? lib.ImageAt(i).id : lib.MediaAt(i).id;
-        probe["MediaType"] = type;
-        if (pred(probe)) filtered.push_back(i);
-      }
-      order = &filtered;
-    }
-    const size_t total = order->size();
+    const size_t total = sel.size();
 
     // Paging: plain mode reaches the first 5,000 hits; ScrollToken mode
-    // moves forward from the cursor, at most 100 records per step.
+    // moves forward from the cursor's last record, at most 100 records per
+    // step.
     const std::string query_key = type + "|" + match + "|" + (desc ? "d" : "a") + "|" +
                                   std::to_string(page_size);
-    size_t first;
+    Selection::Walker w;
+    size_t skip = 0, rank = 0;
+    std::optional<SortKey> last;  // the last record walked so far
     const auto token = P("ScrollToken");
     if (token && !token->empty()) {
       if (type == "image" || type == "attached") return Invalid("ScrollToken", "Full traversal supports video and audio only.");
-      std::lock_guard<std::mutex> lock(e_.scroll_mu_);
-      auto it = e_.scroll_.find(*token);
-      if (it == e_.scroll_.end() || it->second.query_key != query_key) {
-        return Invalid("ScrollToken", "The ScrollToken is invalid or expired.");
+      Emulator::ScrollCursor c;
+      {
+        std::lock_guard<std::mutex> lock(e_.scroll_mu_);
+        auto it = e_.scroll_.find(*token);
+        if (it == e_.scroll_.end() || it->second.query_key != query_key) {
+          return Invalid("ScrollToken", "The ScrollToken is invalid or expired.");
+        }
+        c = it->second;
       }
-      const auto& c = it->second;
       if (page_no < c.page_no) return Invalid("PageNo", "ScrollToken traversal only moves forward.");
       if (page_no == c.page_no) {
-        first = c.position >= static_cast<size_t>(page_size) ? c.position - page_size : 0;
+        // The same page again: from its first record (or, if that is gone,
+        // what follows it).
+        last = c.first ? c.first : c.last;
+        w = c.first ? sel.Seek(*c.first, true, desc) : (c.last ? sel.Seek(*c.last, false, desc) : sel.Begin(desc));
+        rank = c.first_position;
       } else {
-        size_t skip = static_cast<size_t>(page_no - c.page_no - 1) * static_cast<size_t>(page_size);
+        skip = static_cast<size_t>(page_no - c.page_no - 1) * static_cast<size_t>(page_size);
         if (skip > kScrollMaxSkip) {
           return Invalid("PageNo", "ScrollToken traversal moves at most 100 records per step.");
         }
-        first = c.position + skip;
+        last = c.last;
+        w = c.last ? sel.Seek(*c.last, false, desc) : sel.Begin(desc);
+        rank = c.position + skip;
       }
-      if (first >= kScrollLimit) return Invalid("PageNo", "Traversal is limited to 2000000 records.");
+      if (rank >= kScrollLimit) return Invalid("PageNo", "Traversal is limited to 2000000 records.");
     } else {
       if (static_cast<size_t>(page_no * page_size) > kPagedLimit) {
         return Invalid("PageNo", "Paged queries reach the first 5000 records; use ScrollToken to traverse all.");
       }
-      first = static_cast<size_t>((page_no - 1) * page_size);
+      skip = static_cast<size_t>((page_no - 1) * page_size);
+      rank = skip;
+      w = sel.Begin(desc);
     }
 
+    std::optional<Selection::Walker> last_walked, first_returned;
+    for (size_t k = 0; k < skip && !w.Done(); ++k) {
+      last_walked = w;
+      w.Next();
+    }
+    std::vector<EntryRef> page;
+    while (page.size() < static_cast<size_t>(page_size) && !w.Done()) {
+      if (!first_returned) first_returned = w;
+      page.push_back(w.Entry());
+      last_walked = w;
+      w.Next();
+    }
+    if (last_walked) last = last_walked->Key();
+
     json list = json::array();
-    size_t k = first;
-    for (; k < total && k < first + static_cast<size_t>(page_size); ++k) {
-      size_t pos = desc ? total - 1 - k : k;
-      uint32_t idx = (*order)[pos];
+    for (const EntryRef& e : page) {
       json item;
       if (type == "image") {
-        Image img = lib.ImageAt(idx);
+        Image img = v_.ImageOf(e);
         item["MediaId"] = img.id;
         item["MediaType"] = "image";
         item["CreationTime"] = Iso(img.creation_time);
-        item["Image"] = SelectFields(ImageJson(img, e_.options_.cdn_enabled,
-                                               e_.options_.default_auth_timeout),
-                                     fields, {"ImageId", "CreationTime", "Title", "Status"});
+        json full = ImageJson(img, e_.options_.cdn_enabled, e_.options_.default_auth_timeout);
+        full["ModificationTime"] = Iso(img.modification_time);
+        item["Image"] = SelectFields(full, fields, {"ImageId", "CreationTime", "Title", "Status"});
         item["Image"].erase("Mezzanine");
         item["Image"].erase("ImageType");
       } else {
-        Media m = lib.MediaAt(idx);
+        Media m = v_.MediaOf(e);
         item["MediaId"] = m.id;
         item["MediaType"] = m.media_type;
         item["CreationTime"] = Iso(m.creation_time);
@@ -602,10 +457,18 @@ class ApiContext {
     }
 
     // Every answer carries a fresh token positioned after this page.
+    Emulator::ScrollCursor next;
+    next.query_key = query_key;
+    next.page_no = static_cast<int>(page_no);
+    if (first_returned) next.first = first_returned->Key();
+    next.last = last;
+    next.first_position = rank;
+    next.position = rank + page.size();
+    next.created = e_.Now();
     std::string new_token = str::RandomHex(32);
     {
       std::lock_guard<std::mutex> lock(e_.scroll_mu_);
-      e_.scroll_[new_token] = {query_key, k, static_cast<int>(page_no), e_.Now()};
+      e_.scroll_[new_token] = std::move(next);
       e_.scroll_order_.push_back(new_token);
       while (e_.scroll_order_.size() > 200000) {
         e_.scroll_.erase(e_.scroll_order_.front());
@@ -642,12 +505,12 @@ class ApiContext {
     json videos = json::array(), missing = json::array();
     for (const auto& raw : list) {
       std::string id(str::Trim(raw));
-      auto idx = e_.library_->FindMedia(id);
-      if (!idx) {
+      auto m = v_.FindMedia(id);
+      if (!m) {
         missing.push_back(id);
         continue;
       }
-      videos.push_back(MediaJson(e_.library_->MediaAt(*idx), Shape::kInfos));
+      videos.push_back(MediaJson(*m, Shape::kInfos));
     }
     return json{{"VideoList", videos}, {"NonExistVideoIds", missing}};
   }
@@ -849,9 +712,9 @@ class ApiContext {
     VODFS_ASSIGN_OR_RETURN(std::string id, Required("ImageId"));
     VODFS_ASSIGN_OR_RETURN(bool cdn, OutputCdn(e_.options_.cdn_enabled ? "cdn" : "oss"));
     VODFS_ASSIGN_OR_RETURN(int64_t timeout, AuthTimeout(cdn));
-    auto idx = e_.library_->FindImage(id);
-    if (!idx) return ApiError(404, "InvalidImage.NotFound", "The image does not exist.");
-    return json{{"ImageInfo", ImageJson(e_.library_->ImageAt(*idx), cdn, timeout)}};
+    auto img = v_.FindImage(id);
+    if (!img) return ApiError(404, "InvalidImage.NotFound", "The image does not exist.");
+    return json{{"ImageInfo", ImageJson(*img, cdn, timeout)}};
   }
 
   Result<json> GetImageInfos() {
@@ -863,12 +726,12 @@ class ApiContext {
     json infos = json::array(), missing = json::array();
     for (const auto& raw : list) {
       std::string id(str::Trim(raw));
-      auto idx = e_.library_->FindImage(id);
-      if (!idx) {
+      auto img = v_.FindImage(id);
+      if (!img) {
         missing.push_back(id);
         continue;
       }
-      infos.push_back(ImageJson(e_.library_->ImageAt(*idx), cdn, timeout));
+      infos.push_back(ImageJson(*img, cdn, timeout));
     }
     return json{{"ImageInfo", infos}, {"NonExistImageIds", missing}};
   }
@@ -882,7 +745,7 @@ class ApiContext {
     std::string type = P("Type").value_or("default");
     if (type.empty()) type = "default";
     if (type != "default" && type != "material") return Invalid("Type");
-    const auto& cats = e_.library_->Categories();
+    const auto& cats = v_.base().Categories();
     json out = json::object();
     if (cate_id != -1) {
       auto it = std::find_if(cats.begin(), cats.end(),
@@ -914,6 +777,7 @@ class ApiContext {
 
   Emulator& e_;
   std::map<std::string, std::string> p_;
+  Catalog::View v_;
 };
 
 void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
@@ -1144,8 +1008,9 @@ void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
     b.tokens -= 1.0;
   }
 
-  ApiContext ctx(*this, params);
-  Result<json> r = ctx.Dispatch(action);
+  // The operation reads the library under its read lock; the answer is
+  // written after the lock is released (a slow client holds nothing).
+  Result<json> r = ApiContext(*this, params).Dispatch(action);
   if (!r.ok()) return fail(r.error());
   counters_.ApiCall(action, "");
   if (options_.log_requests) VODFS_LOG(kInfo) << "api " << action << " -> 200";

@@ -1,4 +1,5 @@
-// The loopback control endpoint and the ECS metadata endpoint.
+// The loopback control endpoint (faults, counters, time, credentials, the
+// library and its changes) and the ECS metadata endpoint.
 #include "emulator/emulator.h"
 #include "vodfs/auth/crypto.h"
 #include "vodfs/util/strings.h"
@@ -97,29 +98,55 @@ void Emulator::HandleControl(const HttpRequest& req, ResponseWriter& w) {
     imds_credential_ = StsCredential();  // forces a new one
     return reply(200, json{{"ok", true}});
   }
-  if (p == "/library") {
-    return reply(200, json{{"describe", library_->Describe()},
-                           {"media", library_->MediaCount()},
-                           {"videos", library_->IndexesOfType("video").size()},
-                           {"audio", library_->IndexesOfType("audio").size()},
-                           {"images", library_->ImageCount()},
-                           {"categories", library_->Categories().size()}});
+  if (p == "/library" && m == "GET") {
+    const Catalog::Counts n = catalog_.GetCounts();
+    const Library& base = catalog_.base();
+    return reply(200, json{{"describe", base.Describe()},
+                           {"media", n.videos + n.audio},
+                           {"videos", n.videos},
+                           {"audio", n.audio},
+                           {"images", n.images},
+                           {"categories", base.Categories().size()},
+                           {"changes",
+                            {{"added_media", n.added_media},
+                             {"modified_media", n.modified_media},
+                             {"deleted_media", n.deleted_media},
+                             {"added_images", n.added_images},
+                             {"modified_images", n.modified_images},
+                             {"deleted_images", n.deleted_images}}}});
+  }
+  if (p == "/library/changes" && m == "POST") {
+    auto changes = ParseLibraryChanges(body);
+    if (!changes.ok()) return bad(changes.error().message);
+    auto ids = catalog_.Apply(*changes, Now());
+    if (!ids.ok()) return bad(ids.error().message);
+    return reply(200, json{{"ids", *ids}});
   }
   if (p == "/media") {
-    std::optional<size_t> idx;
-    if (auto id = QueryGet(q, "id")) idx = library_->FindMedia(*id);
-    if (auto i = QueryGet(q, "index")) {
-      auto n = str::ParseUint64(*i);
-      if (n && *n < library_->MediaCount()) idx = *n;
+    // By id: the live record; by index: the base library's medium N as it
+    // is now (404 once deleted).
+    std::optional<Media> media;
+    {
+      Catalog::View v = catalog_.Read();
+      if (auto id = QueryGet(q, "id")) media = v.FindMedia(*id);
+      if (auto i = QueryGet(q, "index")) {
+        auto n = str::ParseUint64(*i);
+        if (n && *n < v.base().MediaCount()) media = v.FindMedia(v.base().MediaIdAt(*n));
+      }
     }
-    if (!idx) return reply(404, json{{"error", "no such media"}});
-    return reply(200, MediaToJson(library_->MediaAt(*idx)));
+    if (!media) return reply(404, json{{"error", "no such media"}});
+    return reply(200, MediaToJson(*media));
   }
   if (p == "/images") {
+    // Every live image, in creation order.
     json arr = json::array();
-    for (size_t i = 0; i < library_->ImageCount(); ++i) {
-      Image img = library_->ImageAt(i);
-      arr.push_back({{"id", img.id}, {"title", img.title}, {"key", img.key}, {"size", img.size}});
+    {
+      Catalog::View v = catalog_.Read();
+      Selection all = v.Select(Collection::kImage);
+      for (auto it = all.Begin(false); !it.Done(); it.Next()) {
+        Image img = v.ImageOf(it.Entry());
+        arr.push_back({{"id", img.id}, {"title", img.title}, {"key", img.key}, {"size", img.size}});
+      }
     }
     return reply(200, arr);
   }
@@ -143,9 +170,9 @@ void Emulator::HandleControl(const HttpRequest& req, ResponseWriter& w) {
   if (p == "/replace" && m == "POST") {
     std::string key = body.value("key", "");
     if (key.empty()) {
-      auto idx = library_->FindMedia(body.value("video_id", ""));
-      if (!idx) return bad("key or video_id is required");
-      Media media = library_->MediaAt(*idx);
+      auto found = catalog_.Read().FindMedia(body.value("video_id", ""));
+      if (!found) return bad("key or video_id is required");
+      const Media& media = *found;
       std::string asset = body.value("asset", "source");
       if (asset == "source") key = media.source_key;
       if (asset == "cover") key = media.cover_key;

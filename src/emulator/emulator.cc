@@ -9,7 +9,7 @@ namespace vodfs::emu {
 using nlohmann::json;
 
 Emulator::Emulator(EmulatorOptions options, std::unique_ptr<Library> library)
-    : options_(std::move(options)), library_(std::move(library)) {
+    : options_(std::move(options)), catalog_(std::move(library)) {
   imds_duration_ = options_.imds_duration;
   for (const auto& [id, secret] : options_.accounts) log::RegisterSecret(secret);
   log::RegisterSecret(options_.oss_access_key_secret);
@@ -110,12 +110,13 @@ std::string Emulator::MediaUrl(const std::string& key, bool cdn, int64_t auth_ti
 }
 
 std::optional<Blob> Emulator::FindBlob(const std::string& key) const {
-  {
-    std::lock_guard<std::mutex> lock(overrides_mu_);
-    auto it = overrides_.find(key);
-    if (it != overrides_.end()) return it->second;
-  }
-  return library_->FindBlob(key);
+  // Only an object of the live library is served, replaced or not.
+  std::optional<Blob> blob = catalog_.Read().FindBlob(key);
+  if (!blob) return std::nullopt;
+  std::lock_guard<std::mutex> lock(overrides_mu_);
+  auto it = overrides_.find(key);
+  if (it != overrides_.end()) return it->second;
+  return blob;
 }
 
 uint64_t Emulator::CurrentSize(const std::string& key, uint64_t library_size) const {
@@ -158,6 +159,7 @@ void Emulator::ResetAll() {
   counters_.Reset();
   url_lifetime_override_ = 0;
   clock_offset_ = 0;
+  catalog_.Reset();
   std::lock_guard<std::mutex> lock(overrides_mu_);
   overrides_.clear();
 }

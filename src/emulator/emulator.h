@@ -8,11 +8,13 @@
 //  - CDN origin: URL authentication type A, B, C or none; Referer
 //    allow-list; HLS playlists rewritten so each segment carries its auth.
 //  - Control endpoint (always loopback): faults, counters, asset
-//    replacement, URL lifetime override, clock offset, STS minting.
+//    replacement, URL lifetime override, clock offset, STS minting, library
+//    changes (media and images added, modified, deleted while running).
 //  - Optional ECS metadata endpoint (RAM role credentials, IMDSv2 token).
 //
 // Thread-safety: Start/Stop from one thread; everything else is internally
-// synchronised. Lock order: no method holds two of the mutexes below.
+// synchronised. Lock order: the catalog's (catalog.h) before any mutex
+// below; no method holds two of the mutexes below.
 #pragma once
 
 #include <atomic>
@@ -25,9 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "emulator/catalog.h"
 #include "emulator/faults.h"
-#include "vodfs/http/http_server.h"
 #include "emulator/library.h"
+#include "vodfs/http/http_server.h"
 #include "vodfs/auth/url_signer.h"
 #include "vodfs/util/clock.h"
 #include "vodfs/util/result.h"
@@ -106,7 +109,9 @@ class Emulator {
   // --- Programmatic control (the control endpoint calls these too) -------
   FaultSet& faults() { return faults_; }
   Counters& counters() { return counters_; }
-  const Library& library() const { return *library_; }
+  // The library as it started, and the live one (with the changes).
+  const Library& library() const { return catalog_.base(); }
+  Catalog& catalog() { return catalog_; }
   const EmulatorOptions& options() const { return options_; }
   // The emulator's idea of now: real time plus an adjustable offset.
   int64_t Now() const;
@@ -116,8 +121,11 @@ class Emulator {
   // Last-Modified). The API reports the new size from then on.
   Status ReplaceAsset(const std::string& key, uint64_t seed, uint64_t size);
   StsCredential MintSts(int64_t duration_seconds);
+  // Clears faults, counters, replacements, the URL lifetime override, the
+  // clock offset and the library changes.
   void ResetAll();
-  // The blob currently served for `key` (override or library).
+  // The blob currently served for `key` (override or live library; none
+  // for an object of a deleted medium).
   std::optional<Blob> FindBlob(const std::string& key) const;
 
  private:
@@ -139,7 +147,7 @@ class Emulator {
   uint64_t CurrentSize(const std::string& key, uint64_t library_size) const;
 
   EmulatorOptions options_;
-  std::unique_ptr<Library> library_;
+  Catalog catalog_;
   std::atomic<int64_t> clock_offset_{0};
   std::atomic<int64_t> url_lifetime_override_{0};
   FaultSet faults_;
@@ -155,10 +163,17 @@ class Emulator {
   std::unordered_map<std::string, int64_t> nonces_;
   std::deque<std::pair<int64_t, std::string>> nonce_order_;
 
+  // Where a ScrollToken traversal stands: sort keys, not indexes, so that
+  // media added or deleted between calls neither shift nor repeat a page.
   struct ScrollCursor {
     std::string query_key;
-    size_t position = 0;  // index of the next item in the filtered order
     int page_no = 0;
+    // The page's first item (for the same page again); nullopt: it was empty.
+    std::optional<SortKey> first;
+    // The last record walked (returned or skipped); nullopt: none yet.
+    std::optional<SortKey> last;
+    size_t first_position = 0;  // records traversed before the page
+    size_t position = 0;        // ... and after it
     int64_t created = 0;
   };
   std::mutex scroll_mu_;

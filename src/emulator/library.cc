@@ -69,6 +69,63 @@ Status Blob::Read(uint64_t offset, uint64_t len, std::string* out) const {
   return Status(ErrorCode::kInternal, "bad blob kind");
 }
 
+Blob MakeSyntheticBlob(uint64_t seed, uint64_t size, int64_t mtime) {
+  Blob b;
+  b.kind = Blob::Kind::kSynthetic;
+  b.seed = seed;
+  b.size = size;
+  b.mtime = mtime;
+  b.etag = MakeEtag(seed, size);
+  return b;
+}
+
+Blob MakePlaylistBlob(const Stream& s, int target_duration, int64_t mtime) {
+  std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" +
+                     std::to_string(target_duration) + "\n#EXT-X-MEDIA-SEQUENCE:0\n";
+  for (size_t k = 0; k < s.segment_keys.size(); ++k) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "#EXTINF:%.3f,\n", s.segment_durations[k]);
+    text += buf;
+    text += s.segment_keys[k].substr(s.segment_keys[k].rfind('/') + 1) + "\n";
+  }
+  text += "#EXT-X-ENDLIST\n";
+  Blob b;
+  b.kind = Blob::Kind::kInline;
+  b.data = text;
+  b.size = text.size();
+  b.mtime = mtime;
+  b.etag = MakeEtag(str::StableHash64(text), b.size);
+  return b;
+}
+
+std::vector<std::string> ObjectKeys(const Media& m) {
+  std::vector<std::string> keys;
+  if (!m.source_key.empty()) keys.push_back(m.source_key);
+  for (const auto& s : m.streams) {
+    keys.push_back(s.key);
+    keys.insert(keys.end(), s.segment_keys.begin(), s.segment_keys.end());
+  }
+  if (!m.cover_key.empty()) keys.push_back(m.cover_key);
+  for (const auto* list : {&m.snapshot_keys, &m.sprite_keys, &m.sprite_origin_keys}) {
+    keys.insert(keys.end(), list->begin(), list->end());
+  }
+  return keys;
+}
+
+std::optional<std::string> Library::OwnerOfKey(std::string_view key) const {
+  for (size_t i = 0; i < MediaCount(); ++i) {
+    Media m = MediaAt(i);
+    for (const auto& k : ObjectKeys(m)) {
+      if (k == key) return m.id;
+    }
+  }
+  for (size_t i = 0; i < ImageCount(); ++i) {
+    Image img = ImageAt(i);
+    if (img.key == key) return img.id;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 std::string Hex16(uint64_t v) {
@@ -122,6 +179,14 @@ class SyntheticLibrary final : public Library {
     return t == "audio" ? audio_ : video_;
   }
 
+  std::string MediaIdAt(size_t i) const override { return MediaId(i); }
+  // 37 s apart, modified 600 s after creation (see MediaAt).
+  int64_t CreationTimeAt(size_t i) const override {
+    return o_.base_time + static_cast<int64_t>(i) * 37;
+  }
+  int64_t ModificationTimeAt(size_t i) const override { return CreationTimeAt(i) + 600; }
+  bool ModificationTimesAscending() const override { return true; }
+
   Media MediaAt(size_t i) const override {
     Media m;
     m.id = MediaId(i);
@@ -130,8 +195,8 @@ class SyntheticLibrary final : public Library {
     m.title = Title(i);
     m.description = "Synthetic media " + std::to_string(i);
     m.tags = i % 3 == 0 ? "synthetic,blue" : "synthetic";
-    m.creation_time = o_.base_time + static_cast<int64_t>(i) * 37;
-    m.modification_time = m.creation_time + 600;
+    m.creation_time = CreationTimeAt(i);
+    m.modification_time = ModificationTimeAt(i);
     m.duration = 60.0 + static_cast<double>(h % 600) / 10.0;
     m.cate_id = i % 10 == 9 ? -1 : leaves_[i % leaves_.size()];
     if (o_.status_mix) {
@@ -200,13 +265,21 @@ class SyntheticLibrary final : public Library {
     return i;
   }
 
+  std::string ImageIdAt(size_t i) const override { return ImageId(i); }
+  // 91 s apart, modified 60 s after creation.
+  int64_t ImageCreationTimeAt(size_t i) const override {
+    return o_.base_time + static_cast<int64_t>(i) * 91;
+  }
+  int64_t ImageModificationTimeAt(size_t i) const override { return ImageCreationTimeAt(i) + 60; }
+  bool ImageModificationTimesAscending() const override { return true; }
+
   Image ImageAt(size_t i) const override {
     Image img;
     img.id = ImageId(i);
     img.title = "Image " + std::to_string(i);
     img.key = "image/default/" + img.id + ".jpg";
-    img.creation_time = o_.base_time + static_cast<int64_t>(i) * 91;
-    img.modification_time = img.creation_time + 60;
+    img.creation_time = ImageCreationTimeAt(i);
+    img.modification_time = ImageModificationTimeAt(i);
     img.width = 800;
     img.height = 600;
     img.original_file_name = "image-" + std::to_string(i) + ".jpg";
@@ -262,6 +335,22 @@ class SyntheticLibrary final : public Library {
     return std::nullopt;
   }
 
+  std::optional<std::string> OwnerOfKey(std::string_view key) const override {
+    if (str::StartsWith(key, "image/default/")) {
+      std::string id(key.substr(14, 32));
+      if (FindImage(id)) return id;
+      return std::nullopt;
+    }
+    std::string id;
+    if (str::StartsWith(key, "sv/") || str::StartsWith(key, "customerTrans/")) {
+      id = std::string(key.substr(key.find('/') + 1, 32));
+    } else {
+      id = std::string(key.substr(0, 32));
+    }
+    if (FindMedia(id)) return id;
+    return std::nullopt;
+  }
+
   std::string Describe() const override {
     return "synthetic library: " + std::to_string(o_.videos) + " videos, " +
            std::to_string(o_.audio) + " audio, " + std::to_string(o_.images) + " images, seed " +
@@ -309,33 +398,11 @@ class SyntheticLibrary final : public Library {
   }
 
   Blob SyntheticBlob(std::string_view key, uint64_t size, int64_t mtime) const {
-    Blob b;
-    b.kind = Blob::Kind::kSynthetic;
-    b.seed = str::StableHash64(key, o_.seed);
-    b.size = size;
-    b.mtime = mtime;
-    b.etag = MakeEtag(b.seed, size);
-    return b;
+    return MakeSyntheticBlob(str::StableHash64(key, o_.seed), size, mtime);
   }
 
   Blob Playlist(const Media& m, const Stream& s) const {
-    std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" +
-                       std::to_string(static_cast<int>(m.duration / 4) + 1) +
-                       "\n#EXT-X-MEDIA-SEQUENCE:0\n";
-    for (size_t k = 0; k < s.segment_keys.size(); ++k) {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "#EXTINF:%.3f,\n", s.segment_durations[k]);
-      text += buf;
-      text += s.segment_keys[k].substr(s.segment_keys[k].rfind('/') + 1) + "\n";
-    }
-    text += "#EXT-X-ENDLIST\n";
-    Blob b;
-    b.kind = Blob::Kind::kInline;
-    b.data = text;
-    b.size = text.size();
-    b.mtime = m.modification_time;
-    b.etag = MakeEtag(str::StableHash64(text), b.size);
-    return b;
+    return MakePlaylistBlob(s, static_cast<int>(m.duration / 4) + 1, m.modification_time);
   }
 
   void BuildCategories() {
@@ -395,6 +462,19 @@ class ManifestLibrary final : public Library {
     if (it == blobs_.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<std::string> OwnerOfKey(std::string_view key) const override {
+    auto it = owners_.find(std::string(key));
+    if (it == owners_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::string MediaIdAt(size_t i) const override { return media_[i].id; }
+  int64_t CreationTimeAt(size_t i) const override { return media_[i].creation_time; }
+  int64_t ModificationTimeAt(size_t i) const override { return media_[i].modification_time; }
+  std::string ImageIdAt(size_t i) const override { return images_[i].id; }
+  int64_t ImageCreationTimeAt(size_t i) const override { return images_[i].creation_time; }
+  int64_t ImageModificationTimeAt(size_t i) const override {
+    return images_[i].modification_time;
+  }
   std::string Describe() const override {
     return "library " + dir_ + ": " + std::to_string(video_.size()) + " videos, " +
            std::to_string(audio_.size()) + " audio, " + std::to_string(images_.size()) +
@@ -430,6 +510,7 @@ class ManifestLibrary final : public Library {
   std::vector<Image> images_;
   std::vector<Category> categories_;
   std::unordered_map<std::string, Blob> blobs_;
+  std::unordered_map<std::string, std::string> owners_;  // object key -> media or image id
 };
 
 int64_t TimeField(const json& j, const char* name, int64_t fallback) {
@@ -576,7 +657,9 @@ Status ManifestLibrary::Load(const std::string& dir) {
       return Status(ErrorCode::kInvalidArgument, "duplicate media id " + media_[i].id);
     }
     (media_[i].media_type == "audio" ? audio_ : video_).push_back(static_cast<uint32_t>(i));
+    for (auto& k : ObjectKeys(media_[i])) owners_.emplace(std::move(k), media_[i].id);
   }
+  for (const auto& img : images_) owners_.emplace(img.key, img.id);
   return Status::Ok();
 }
 

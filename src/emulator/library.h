@@ -9,7 +9,9 @@
 //    computed from (seed, offset); a 100,000-video library or a 10 GiB file
 //    costs no disk and any range can be checked by recomputing it.
 //
-// Media are ordered by creation time ascending; index i is that order.
+// Media (and images) are ordered by creation time ascending, then id; index
+// i is that order. The library never changes; Catalog (catalog.h) holds what
+// changes while the emulator runs.
 //
 // Thread-safety: immutable after construction; all methods are const.
 #pragma once
@@ -90,6 +92,17 @@ struct Media {
   std::string snapshot_job_id;
 };
 
+// A synthetic object as SyntheticLibrary makes them: bytes
+// FillSynthetic(seed, ...), ETag MakeEtag(seed, size).
+Blob MakeSyntheticBlob(uint64_t seed, uint64_t size, int64_t mtime);
+// The HLS playlist of an m3u8 stream: its segments (by file name) with
+// their durations.
+Blob MakePlaylistBlob(const Stream& s, int target_duration, int64_t mtime);
+
+// Every object key a medium's record names (source, streams and their
+// segments, cover, snapshots, sprites), in that order.
+std::vector<std::string> ObjectKeys(const Media& m);
+
 struct Image {
   std::string id, title, description, tags;
   std::string key;
@@ -121,13 +134,35 @@ class Library {
   // Indexes of media of one type ("video" or "audio"), ascending.
   virtual const std::vector<uint32_t>& IndexesOfType(std::string_view media_type) const = 0;
 
+  // The fields searches sort and filter by, without building a whole
+  // record: a search of a 2,000,000-video library reads a few dozen of them
+  // per call. The defaults go through MediaAt.
+  virtual std::string MediaIdAt(size_t index) const { return MediaAt(index).id; }
+  virtual int64_t CreationTimeAt(size_t index) const { return MediaAt(index).creation_time; }
+  virtual int64_t ModificationTimeAt(size_t index) const {
+    return MediaAt(index).modification_time;
+  }
+  // True when ModificationTimeAt never decreases with the index, so its
+  // ranges are found by binary search like those of the creation time.
+  // False means "not known": the catalog then checks, once.
+  virtual bool ModificationTimesAscending() const { return false; }
+
   virtual size_t ImageCount() const = 0;
   virtual Image ImageAt(size_t index) const = 0;
   virtual std::optional<size_t> FindImage(std::string_view id) const = 0;
+  virtual std::string ImageIdAt(size_t index) const { return ImageAt(index).id; }
+  virtual int64_t ImageCreationTimeAt(size_t index) const { return ImageAt(index).creation_time; }
+  virtual int64_t ImageModificationTimeAt(size_t index) const {
+    return ImageAt(index).modification_time;
+  }
+  virtual bool ImageModificationTimesAscending() const { return false; }
 
   virtual const std::vector<Category>& Categories() const = 0;
 
   virtual std::optional<Blob> FindBlob(std::string_view key) const = 0;
+  // The id of the medium or image that holds the object `key`, if any. The
+  // default looks through every record (fine for small libraries).
+  virtual std::optional<std::string> OwnerOfKey(std::string_view key) const;
 
   // A short description for logs ("demo library: 7 media, 2 images").
   virtual std::string Describe() const = 0;

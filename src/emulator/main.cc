@@ -73,7 +73,8 @@ Other:
 
 The control endpoint (loopback only) accepts: GET /counters, POST /reset,
 GET|POST|DELETE /faults, POST /replace, POST /url-lifetime, GET|POST /time,
-POST /sts, POST /imds, GET /library, GET /media?index=N|id=ID, GET /images,
+POST /sts, POST /imds, GET /library, POST /library/changes (add, modify,
+delete media and images), GET /media?index=N|id=ID, GET /images,
 GET /asset?key=K[&sha256=1]. See docs/EMULATOR.md.
 )";
 
