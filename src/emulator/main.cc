@@ -78,8 +78,6 @@ delete media and images), GET /media?index=N|id=ID, GET /images,
 GET /asset?key=K[&sha256=1]. See docs/EMULATOR.md.
 )";
 
-volatile sig_atomic_t g_stop = 0;
-
 bool WriteFileAtomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
   {
