@@ -244,6 +244,9 @@ int RunMount(const Options& in) {
   VODFS_LOG(kInfo) << "mounted " << so.fsname << " on " << mountpoint << " (" << api.endpoint << ")";
   if (!o.foreground) {
     if (Status s = SetUpLogging(o, true); !s.ok()) return Fail(s.error().message);
+    // No index connection crosses the fork: its locks would stay the
+    // parent's.
+    store->db().CloseIdle();
     if (Status s = session.Daemonize(false); !s.ok()) return Fail(s.error().message);
   }
   io.Start();

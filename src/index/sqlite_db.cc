@@ -239,6 +239,14 @@ class SqliteDatabase final : public Database {
     return std::strtoll(buf, nullptr, 10);
   }
 
+  void CloseIdle() override {
+    std::vector<std::unique_ptr<Connection>> closing;
+    {
+      MutexLock lock(&mu_);
+      closing.swap(idle_);
+    }
+  }
+
   Result<Lease> Acquire() override {
     {
       MutexLock lock(&mu_);

@@ -443,7 +443,7 @@ TEST(FstabTest, FstabLineAndMountHelper) {
   ASSERT_EQ(h.exit_code, 0) << h.out << h.err << ReadFile(dir.path() + "/vodfs.log");
   EXPECT_TRUE(IsMounted(mnt));
   auto ls = RunProcess({"/usr/bin/ls", mnt + "/videos"});
-  EXPECT_EQ(ls.exit_code, 0);
+  EXPECT_EQ(ls.exit_code, 0) << ls.err << ReadFile(dir.path() + "/vodfs.log");
   EXPECT_NE(ls.out.find("Duplicate title"), std::string::npos);
   EXPECT_EQ(RunProcess({"/usr/bin/umount", mnt}).exit_code, 0);
   EXPECT_FALSE(IsMounted(mnt));

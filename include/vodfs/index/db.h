@@ -86,6 +86,10 @@ class Database {
 
   virtual Result<Lease> Acquire() = 0;
   virtual Engine engine() const = 0;
+  // Closes the connections not in use. Before a fork (daemonising): a
+  // connection must never be used by a process that did not open it (the
+  // database's locks belong to the process), so none may cross a fork.
+  virtual void CloseIdle() = 0;
 
   // The right to sync the index: one holder at a time among every process
   // using this database. Released when the object is destroyed (or when
