@@ -184,7 +184,7 @@ class SqliteDatabase final : public Database {
   Engine engine() const override { return Engine::kSqlite; }
   std::string Describe() const override { return o_.path; }
 
-  Result<std::unique_ptr<Connection>> Connect() {
+  Result<std::unique_ptr<Connection>> Connect(int64_t cache_kib) {
     sqlite3* db = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(o_.path.c_str(), &db, flags, nullptr);
@@ -200,7 +200,7 @@ class SqliteDatabase final : public Database {
     // machine), and a transaction is atomic either way. No mmap: the
     // mapped pages would count against the process's resident memory.
     const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0;"
-                                "PRAGMA cache_size=-" + std::to_string(o_.cache_kib) + ";";
+                                "PRAGMA cache_size=-" + std::to_string(cache_kib) + ";";
     VODFS_RETURN_IF_ERROR(c->Script(pragmas));
     return std::unique_ptr<Connection>(std::move(c));
   }
@@ -241,10 +241,10 @@ class SqliteDatabase final : public Database {
 
   void CloseIdle() override {
     std::vector<std::unique_ptr<Connection>> closing;
-    {
-      MutexLock lock(&mu_);
-      closing.swap(idle_);
-    }
+    std::unique_ptr<Connection> bulk;
+    MutexLock lock(&mu_);
+    closing.swap(idle_);
+    if (!bulk_busy_) bulk = std::move(bulk_);
   }
 
   Result<Lease> Acquire() override {
@@ -256,20 +256,53 @@ class SqliteDatabase final : public Database {
         return Lease(this, std::move(c));
       }
     }
-    VODFS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connect());
+    VODFS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connect(o_.cache_kib));
     return Lease(this, std::move(c));
   }
 
+  Result<Lease> AcquireBulk() override {
+    std::unique_ptr<Connection> c;
+    {
+      MutexLock lock(&mu_);
+      while (bulk_busy_) bulk_cv_.Wait(&mu_);
+      bulk_busy_ = true;
+      c = std::move(bulk_);
+    }
+    if (!c) {
+      auto made = Connect(o_.bulk_cache_kib);
+      if (!made.ok()) {
+        MutexLock lock(&mu_);
+        bulk_busy_ = false;
+        bulk_cv_.Signal();
+        return made.error();
+      }
+      c = std::move(made).value();
+    }
+    return Lease(this, std::move(c), true);
+  }
+
  protected:
-  void Return(std::unique_ptr<Connection> c) override {
+  void Return(std::unique_ptr<Connection> c, bool bulk) override {
+    std::unique_ptr<Connection> dropped;
     MutexLock lock(&mu_);
-    if (idle_.size() < o_.pool_size) idle_.push_back(std::move(c));
+    if (bulk) {
+      bulk_ = std::move(c);
+      bulk_busy_ = false;
+      bulk_cv_.Signal();
+    } else if (idle_.size() < o_.pool_size) {
+      idle_.push_back(std::move(c));
+    } else {
+      dropped = std::move(c);
+    }
   }
 
  private:
   SqliteOptions o_;
   Mutex mu_;
+  CondVar bulk_cv_;
   std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+  std::unique_ptr<Connection> bulk_ GUARDED_BY(mu_);
+  bool bulk_busy_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

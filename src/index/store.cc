@@ -1,6 +1,9 @@
 #include "vodfs/index/store.h"
 
+#include "index/schema.h"
+
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -367,8 +370,8 @@ Result<int64_t> IndexStore::CountStaged(MediaKind kind) {
 // ---------------------------------------------------------------------------
 // Writes
 
-Result<IndexStore::Writer> IndexStore::Write() {
-  VODFS_ASSIGN_OR_RETURN(Database::Lease c, db_->Acquire());
+Result<IndexStore::Writer> IndexStore::Write(bool bulk) {
+  VODFS_ASSIGN_OR_RETURN(Database::Lease c, bulk ? db_->AcquireBulk() : db_->Acquire());
   VODFS_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c, true));
   return Writer(std::move(c), std::move(txn));
 }
@@ -608,16 +611,11 @@ Status IndexStore::Writer::PutObject(const ObjectRecord& o) {
 Status IndexStore::Writer::Stage(std::vector<MediaRecord> batch) {
   if (batch.empty()) return Status::Ok();
   for (auto& m : batch) m.ino = 0;
-  VODFS_RETURN_IF_ERROR(AssignInos(batch, true));
-  std::string update;
-  for (const auto& c : str::Split(kCols, ',')) {
-    std::string col(str::Trim(c));
-    if (col == "id") continue;
-    if (!update.empty()) update += ", ";
-    update += col + " = excluded." + col;
-  }
-  const std::string sql = std::string("INSERT INTO media_next (") + kCols + ") VALUES (" + Placeholders(kNumCols) +
-                          ") ON CONFLICT (id) DO UPDATE SET " + update;
+  // Prefixes: the indexed ones kept, new ones unique against the index.
+  // Two staged media meeting on one prefix (or one listed twice by a
+  // resumed walk) are settled when the stage is applied.
+  VODFS_RETURN_IF_ERROR(AssignInos(batch, false));
+  const std::string sql = std::string("INSERT INTO media_next (") + kCols + ") VALUES (" + Placeholders(kNumCols) + ")";
   for (const auto& m : batch) {
     Params p;
     Encode(m, &p);
@@ -632,88 +630,185 @@ Status IndexStore::Writer::ClearStaged(MediaKind kind) {
   return lease_->Run("DELETE FROM media_next WHERE kind = ?", {static_cast<int64_t>(kind)}).status();
 }
 
+Status IndexStore::Writer::SettleStage(const std::string& table) {
+  Connection& c = *lease_;
+  const bool postgres = c.engine() == Engine::kPostgres;
+  const std::string t = table;
+  // A medium staged twice (a walk resumed inside a second that held more
+  // than a batch): the last one staged wins.
+  VODFS_RETURN_IF_ERROR(
+      c.Run(postgres ? "DELETE FROM " + t + " a USING " + t + " b WHERE a.id = b.id AND a.ctid < b.ctid"
+                     : "DELETE FROM " + t + " WHERE rowid NOT IN (SELECT max(rowid) FROM " + t + " GROUP BY id)")
+          .status());
+  // Two media on one inode prefix: the one the index had keeps it, the
+  // others probe on (rare: 47 bits).
+  std::vector<int64_t> shared;
+  VODFS_RETURN_IF_ERROR(c.Run("SELECT ino FROM " + t + " GROUP BY ino HAVING count(*) > 1", {},
+                              [&shared](const Row& r) { shared.push_back(r.Int(0)); })
+                            .status());
+  for (int64_t ino : shared) {
+    std::vector<MediaRecord> holders;
+    VODFS_RETURN_IF_ERROR(c.Run(std::string("SELECT ") + kCols + " FROM " + t + " WHERE ino = ? ORDER BY id", {ino},
+                                [&holders](const Row& r) { holders.push_back(Decode(r)); })
+                              .status());
+    std::string keeper = holders.front().id;
+    if (t != "media") {
+      VODFS_RETURN_IF_ERROR(c.Run("SELECT id FROM media WHERE ino = ?", {ino}, [&](const Row& r) {
+                               for (const auto& h : holders) {
+                                 if (h.id == r.Text(0)) keeper = h.id;
+                               }
+                             }).status());
+    }
+    for (auto& h : holders) {
+      if (h.id == keeper) continue;
+      uint64_t next = static_cast<uint64_t>(ino);
+      while (true) {
+        next = InoPrefixFor(Identity(h), next);
+        int64_t used = 0;
+        VODFS_RETURN_IF_ERROR(c.Run("SELECT count(*) FROM " + t + " WHERE ino = ?", {static_cast<int64_t>(next)},
+                                    [&used](const Row& r) { used = r.Int(0); })
+                                  .status());
+        if (used == 0) break;
+      }
+      VODFS_RETURN_IF_ERROR(
+          c.Run("UPDATE " + t + " SET ino = ? WHERE id = ?", {static_cast<int64_t>(next), h.id}).status());
+    }
+  }
+  // Two media of one name (only titles imitating another's id suffix can
+  // do that): all but the first by id get their id appended.
+  std::vector<std::pair<int64_t, std::string>> names;
+  VODFS_RETURN_IF_ERROR(c.Run("SELECT kind, name FROM " + t + " GROUP BY kind, name HAVING count(*) > 1", {},
+                              [&names](const Row& r) { names.emplace_back(r.Int(0), r.Text(1)); })
+                            .status());
+  for (const auto& [kind, name] : names) {
+    std::vector<std::string> ids;
+    VODFS_RETURN_IF_ERROR(c.Run("SELECT id FROM " + t + " WHERE kind = ? AND name = ? ORDER BY id", {kind, name},
+                                [&ids](const Row& r) { ids.push_back(r.Text(0)); })
+                              .status());
+    for (size_t i = 1; i < ids.size(); ++i) {
+      VODFS_LOG(kWarn) << "Two media would be named \"" << name << "\"; the one with id " << ids[i]
+                       << " gets its id appended";
+      VODFS_RETURN_IF_ERROR(
+          c.Run("UPDATE " + t + " SET name = ? WHERE id = ?", {name + " [" + ids[i] + "]", ids[i]}).status());
+    }
+  }
+  return Status::Ok();
+}
+
 Status IndexStore::Writer::ApplyStage(const std::vector<MediaKind>& kinds, size_t max_changes,
                                       std::vector<ChangeRecord>* changes) {
-  for (MediaKind kind : kinds) {
-    const int64_t k = static_cast<int64_t>(kind);
-    int64_t before = 0;
-    VODFS_RETURN_IF_ERROR(lease_->Run("SELECT count(*) FROM media WHERE kind = ?", {k},
-                                                   [&before](const Row& r) { before = r.Int(0); }).status());
-    // What differs, streamed: staged rows joined with the indexed ones.
-    std::vector<ChangeRecord> found;
-    std::vector<Value> replaced, removed;
-    bool overflow = false;
-    auto note = [&](ChangeRecord c) {
-      if (found.size() < max_changes) {
-        found.push_back(std::move(c));
-      } else {
-        overflow = true;
-      }
-    };
-    VODFS_RETURN_IF_ERROR(lease_->Run(std::string("SELECT ") + Prefixed("n") + ", " + Prefixed("m") +
-                        " FROM media_next n LEFT JOIN media m ON m.id = n.id WHERE n.kind = ?",
-                    {k}, [&](const Row& r) {
-                      MediaRecord next = Decode(r, 0);
-                      if (r.IsNull(kNumCols)) {
-                        ChangeRecord c;
-                        c.op = ChangeRecord::Op::kAdd;
-                        c.kind = kind;
-                        c.id = next.id;
-                        c.new_name = next.name;
-                        c.ino = next.ino;
-                        c.new_cate = next.cate_id;
-                        note(std::move(c));
-                        return;
-                      }
-                      MediaRecord cur = Decode(r, kNumCols);
-                      if (cur.SameContent(next) && cur.ino == next.ino) return;
-                      replaced.push_back(next.id);
-                      ChangeRecord c;
-                      c.op = ChangeRecord::Op::kModify;
-                      c.kind = kind;
-                      c.id = next.id;
-                      c.old_name = cur.name;
-                      c.new_name = next.name;
-                      c.ino = next.ino;
-                      c.old_cate = cur.cate_id;
-                      c.new_cate = next.cate_id;
-                      note(std::move(c));
-                    }).status());
-    VODFS_RETURN_IF_ERROR(lease_->Run(std::string("SELECT ") + kCols +
-                                    " FROM media m WHERE m.kind = ? AND NOT EXISTS (SELECT 1 FROM media_next n WHERE "
-                                    "n.id = m.id)",
-                                {k}, [&](const Row& r) {
+  Connection& c = *lease_;
+  const bool postgres = c.engine() == Engine::kPostgres;
+  std::set<MediaKind> staged(kinds.begin(), kinds.end());
+  // The kinds not listed keep what the index holds of them.
+  for (MediaKind k : kAllKinds) {
+    if (staged.count(k)) continue;
+    VODFS_RETURN_IF_ERROR(c.Run(std::string("INSERT INTO media_next (") + kCols + ") SELECT " + kCols +
+                                    " FROM media WHERE kind = ?",
+                                {static_cast<int64_t>(k)})
+                              .status());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [&t0] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  std::map<MediaKind, int64_t> before;
+  VODFS_RETURN_IF_ERROR(c.Run("SELECT kind, count(*) FROM media GROUP BY kind", {}, [&before](const Row& r) {
+                           before[static_cast<MediaKind>(r.Int(0))] = r.Int(1);
+                         }).status());
+  // What changed, for the mounts' kernels: staged rows joined with the
+  // indexed ones (no need when the index held nothing of a kind).
+  std::map<MediaKind, std::vector<ChangeRecord>> found;
+  std::set<MediaKind> overflow;
+  auto note = [&](ChangeRecord ch) {
+    auto& v = found[ch.kind];
+    if (v.size() < max_changes) {
+      v.push_back(std::move(ch));
+    } else {
+      overflow.insert(ch.kind);
+    }
+  };
+  std::vector<Value> removed;
+  bool any_before = false;
+  for (const auto& [k, n] : before) any_before |= n > 0 && staged.count(k);
+  if (any_before) {
+    VODFS_RETURN_IF_ERROR(c.Script("CREATE INDEX media_next_id ON media_next (id)"));
+    VODFS_RETURN_IF_ERROR(
+        c.Run(std::string("SELECT ") + Prefixed("n") + ", " + Prefixed("m") +
+                  " FROM media_next n LEFT JOIN media m ON m.id = n.id",
+              {}, [&](const Row& r) {
+                MediaRecord next = Decode(r, 0);
+                if (!staged.count(next.kind) || before[next.kind] == 0) return;
+                ChangeRecord ch;
+                ch.kind = next.kind;
+                ch.id = next.id;
+                ch.new_name = next.name;
+                ch.ino = next.ino;
+                ch.new_cate = next.cate_id;
+                if (r.IsNull(kNumCols)) {
+                  ch.op = ChangeRecord::Op::kAdd;
+                  note(std::move(ch));
+                  return;
+                }
+                MediaRecord cur = Decode(r, kNumCols);
+                if (cur.SameContent(next) && cur.ino == next.ino) return;
+                ch.op = ChangeRecord::Op::kModify;
+                ch.old_name = cur.name;
+                ch.old_cate = cur.cate_id;
+                note(std::move(ch));
+              })
+            .status());
+    VODFS_RETURN_IF_ERROR(c.Run(std::string("SELECT ") + kCols +
+                                    " FROM media m WHERE NOT EXISTS (SELECT 1 FROM media_next n WHERE n.id = m.id)",
+                                {}, [&](const Row& r) {
                                   MediaRecord cur = Decode(r);
                                   removed.push_back(cur.id);
-                                  ChangeRecord c;
-                                  c.op = ChangeRecord::Op::kRemove;
-                                  c.kind = kind;
-                                  c.id = cur.id;
-                                  c.old_name = cur.name;
-                                  c.ino = cur.ino;
-                                  c.old_cate = cur.cate_id;
-                                  note(std::move(c));
-                                }).status());
-    if (!removed.empty()) {
-      VODFS_RETURN_IF_ERROR(RunIn(*lease_, "DELETE FROM media WHERE id", "", {}, removed, {}));
-      VODFS_RETURN_IF_ERROR(RunIn(*lease_, "DELETE FROM details WHERE media_id", "", {}, removed, {}));
-      VODFS_RETURN_IF_ERROR(RunIn(*lease_, "DELETE FROM objects WHERE media_id", "", {}, removed, {}));
+                                  ChangeRecord ch;
+                                  ch.op = ChangeRecord::Op::kRemove;
+                                  ch.kind = cur.kind;
+                                  ch.id = cur.id;
+                                  ch.old_name = cur.name;
+                                  ch.ino = cur.ino;
+                                  ch.old_cate = cur.cate_id;
+                                  note(std::move(ch));
+                                })
+                              .status());
+    VODFS_RETURN_IF_ERROR(c.Script("DROP INDEX media_next_id"));
+  }
+  VODFS_LOG(kDebug) << "apply: differences found at " << since() << " s";
+  if (!removed.empty()) {
+    VODFS_RETURN_IF_ERROR(RunIn(c, "DELETE FROM details WHERE media_id", "", {}, removed, {}));
+    VODFS_RETURN_IF_ERROR(RunIn(c, "DELETE FROM objects WHERE media_id", "", {}, removed, {}));
+  }
+  // The staged listing becomes the media table; its indexes are built in
+  // bulk (a sort each), far cheaper than inserting 2,000,000 rows into five.
+  VODFS_RETURN_IF_ERROR(c.Script("DROP TABLE media"));
+  VODFS_RETURN_IF_ERROR(c.Script("ALTER TABLE media_next RENAME TO media"));
+  if (Status s = c.Script(MediaIndexes()); !s.ok()) {
+    // A medium listed twice, or two sharing a prefix or a name: settled,
+    // then indexed again (inside the same transaction).
+    if (s.code() != ErrorCode::kAlreadyExists) {
+      return Status(s.code(), "Cannot index the new listing of the library: " + s.error().message);
     }
-    if (!replaced.empty()) VODFS_RETURN_IF_ERROR(RunIn(*lease_, "DELETE FROM media WHERE id", "", {}, replaced, {}));
-    VODFS_RETURN_IF_ERROR(lease_->Run(std::string("INSERT INTO media (") + kCols + ") SELECT " +
-                                                       Prefixed("n") +
-                                                       " FROM media_next n WHERE n.kind = ? AND NOT EXISTS (SELECT 1 "
-                                                       "FROM media m WHERE m.id = n.id)",
-                                                   {k}).status());
-    VODFS_RETURN_IF_ERROR(lease_->Run("DELETE FROM media_next WHERE kind = ?", {k}).status());
-    if (!changes) continue;
-    if (before == 0 || overflow) {
-      ChangeRecord c;
-      c.op = ChangeRecord::Op::kReset;
-      c.kind = kind;
-      changes->push_back(std::move(c));
+    VODFS_LOG(kDebug) << "apply: settling the listing (" << s.error().message << ")";
+    for (const char* index : {"media_id", "media_name", "media_ino", "media_created", "media_category"}) {
+      VODFS_RETURN_IF_ERROR(c.Script(std::string("DROP INDEX IF EXISTS ") + index));
+    }
+    VODFS_RETURN_IF_ERROR(SettleStage("media"));
+    if (Status again = c.Script(MediaIndexes()); !again.ok()) {
+      return Status(again.code(), "Cannot index the new listing of the library: " + again.error().message);
+    }
+  }
+  VODFS_RETURN_IF_ERROR(c.Script(MediaNextTable(postgres)));
+  VODFS_LOG(kDebug) << "apply: indexed at " << since() << " s";
+  if (!changes) return Status::Ok();
+  for (MediaKind k : kAllKinds) {
+    if (!staged.count(k)) continue;
+    if (before[k] == 0 || overflow.count(k)) {
+      ChangeRecord ch;
+      ch.op = ChangeRecord::Op::kReset;
+      ch.kind = k;
+      changes->push_back(std::move(ch));
     } else {
-      for (auto& c : found) changes->push_back(std::move(c));
+      for (auto& ch : found[k]) changes->push_back(std::move(ch));
     }
   }
   return Status::Ok();

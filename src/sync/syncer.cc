@@ -258,7 +258,12 @@ Status Syncer::DoSync(bool force_full) {
     }
     s = FullSync(run);
   }
-  if (s.ok()) s = Commit(run, full);
+  const MonoTime listed = clock_.Now();
+  if (s.ok()) {
+    VODFS_LOG(kInfo) << "Listed what the sync needs in " << std::chrono::duration<double>(listed - t0).count()
+                     << " s with " << run.api.calls() << " API calls; applying it";
+    s = Commit(run, full);
+  }
   // The listener learns of the changes before anyone is told the listing
   // is complete: a listing that waited sees the tree as the sync left it.
   if (s.ok()) Deliver();

@@ -64,12 +64,14 @@ class Database {
   class Lease {
    public:
     Lease() = default;
-    Lease(Database* db, std::unique_ptr<Connection> c) : db_(db), c_(std::move(c)) {}
+    Lease(Database* db, std::unique_ptr<Connection> c, bool bulk = false)
+        : db_(db), c_(std::move(c)), bulk_(bulk) {}
     Lease(Lease&& o) noexcept = default;
     Lease& operator=(Lease&& o) noexcept {
       Release();
       db_ = o.db_;
       c_ = std::move(o.c_);
+      bulk_ = o.bulk_;
       return *this;
     }
     ~Lease() { Release(); }
@@ -78,13 +80,18 @@ class Database {
 
    private:
     void Release() {
-      if (db_ && c_) db_->Return(std::move(c_));
+      if (db_ && c_) db_->Return(std::move(c_), bulk_);
     }
     Database* db_ = nullptr;
     std::unique_ptr<Connection> c_;
+    bool bulk_ = false;
   };
 
   virtual Result<Lease> Acquire() = 0;
+  // The connection for bulk writes (a sync's pages and its final apply),
+  // one at a time: with a page cache large enough that a transaction of
+  // thousands of rows writes each page it touches once.
+  virtual Result<Lease> AcquireBulk() = 0;
   virtual Engine engine() const = 0;
   // Closes the connections not in use. Before a fork (daemonising): a
   // connection must never be used by a process that did not open it (the
@@ -109,7 +116,7 @@ class Database {
   virtual std::string Describe() const = 0;
 
  protected:
-  virtual void Return(std::unique_ptr<Connection> c) = 0;
+  virtual void Return(std::unique_ptr<Connection> c, bool bulk) = 0;
 };
 
 // A transaction on one connection: begun at construction, rolled back
@@ -134,6 +141,7 @@ struct SqliteOptions {
   std::string path;
   size_t pool_size = 6;       // connections kept for readers and the writer
   int64_t cache_kib = 4096;   // page cache per connection
+  int64_t bulk_cache_kib = 32768;  // page cache of the bulk writer
   int busy_timeout_ms = 10000;
 };
 // Opens (creating) an SQLite database in WAL mode.

@@ -185,9 +185,10 @@ class IndexStore {
     Status ClearStage();
     Status ClearStaged(MediaKind kind);
     // Makes the staged media of `kinds` the index's media of those kinds:
-    // removes what is not staged, adds and updates the rest. Appends the
-    // changes (or one kReset per kind when there are more than
-    // `max_changes` of a kind, or the kind had no media before).
+    // what is not staged goes, the rest is added or updated (the staging
+    // table becomes the media table). Appends the changes (or one kReset
+    // per kind when there are more than `max_changes` of a kind, or the
+    // kind had no media before).
     Status ApplyStage(const std::vector<MediaKind>& kinds, size_t max_changes, std::vector<ChangeRecord>* changes);
 
     // Records changes in the change log (assigning their seq) and trims
@@ -201,12 +202,16 @@ class IndexStore {
     friend class IndexStore;
     Writer(Database::Lease lease, Transaction txn) : lease_(std::move(lease)), txn_(std::move(txn)) {}
     // Assigns inode prefixes to `batch` entries that have none, unique
-    // against `tables`.
+    // against the media table (and the stage, with `include_stage`).
     Status AssignInos(std::vector<MediaRecord>& batch, bool include_stage);
+    // Settles what staging may leave open in `table`: media staged twice,
+    // two media on one inode prefix or one name.
+    Status SettleStage(const std::string& table);
     Database::Lease lease_;
     Transaction txn_;
   };
-  Result<Writer> Write();
+  // `bulk`: a large write (a sync's) on the bulk connection.
+  Result<Writer> Write(bool bulk = false);
 
  private:
   IndexStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), version_(version) {}

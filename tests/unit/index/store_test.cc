@@ -361,6 +361,49 @@ TEST_F(StoreTest, ApplyingAStageAddsRemovesAndRenamesInOneStep) {
   EXPECT_EQ(*s->CountMedia(MediaKind::kVideo), 3);
 }
 
+TEST_F(StoreTest, ApplyingAStageSettlesTwiceListedMediaAndSharedPrefixesAndNames) {
+  auto s = Open();
+  ASSERT_TRUE(s);
+  {
+    auto w = s->Write();
+    ASSERT_TRUE(w.ok());
+    // A resumed walk listed a1 twice (the second time renamed).
+    ASSERT_TRUE(w->Stage({Video("a1", "Alpha [a1]"), Video("b2", "Beta [b2]")}).ok());
+    ASSERT_TRUE(w->Stage({Video("a1", "Alpha again [a1]")}).ok());
+    // Two media that land on one inode prefix and one name (as only a
+    // collision of hashes and a hostile title could make them).
+    ASSERT_TRUE(w->connection()
+                    .Run("INSERT INTO media_next SELECT 'c3', kind, 'Same', ino, title, description, tags, cate_id, "
+                         "cate_name, duration, size, status, storage_class, creation_time, modification_time, width, "
+                         "height, image_type, file_name FROM media_next WHERE id = 'b2'")
+                    .ok());
+    ASSERT_TRUE(w->connection()
+                    .Run("INSERT INTO media_next SELECT 'd4', kind, 'Same', ino + 1, title, description, tags, "
+                         "cate_id, cate_name, duration, size, status, storage_class, creation_time, "
+                         "modification_time, width, height, image_type, file_name FROM media_next WHERE id = 'b2'")
+                    .ok());
+    std::vector<ChangeRecord> changes;
+    ASSERT_TRUE(w->ApplyStage({MediaKind::kVideo}, 1000, &changes).ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  EXPECT_EQ(*s->CountMedia(MediaKind::kVideo), 4);
+  EXPECT_EQ((*s->MediaById("a1"))->name, "Alpha again [a1]");
+  std::set<uint64_t> inos;
+  std::set<std::string> names;
+  for (const char* id : {"a1", "b2", "c3", "d4"}) {
+    auto m = s->MediaById(id);
+    ASSERT_TRUE(m.ok() && m->has_value()) << id;
+    inos.insert((*m)->ino);
+    names.insert((*m)->name);
+  }
+  EXPECT_EQ(inos.size(), 4u);
+  EXPECT_EQ(names.size(), 4u);
+  EXPECT_EQ((*s->MediaById("b2"))->ino, InoPrefixFor("video/b2"));  // the first by id keeps it
+  EXPECT_EQ((*s->MediaById("c3"))->name, "Same");
+  EXPECT_EQ((*s->MediaById("d4"))->name, "Same [d4]");
+  EXPECT_EQ(*s->CountStaged(MediaKind::kVideo), 0);
+}
+
 TEST_F(StoreTest, TheChangeLogNumbersAndTrims) {
   auto s = Open();
   ASSERT_TRUE(s);
