@@ -251,6 +251,54 @@ TEST(IndexMountTest, ARemountBacksUpWithNoPerVideoApiCall) {
   }
 }
 
+TEST(IndexMountTest, ChangesReachTheMountAndTheKernelForgetsWhatChanged) {
+  SKIP_WITHOUT_FUSE();
+  EmulatorProcess emulator({"--synthetic", "40", "--synthetic-size", "8K"});
+  TempDir cache;
+  VodfsMount m(emulator.api(), {"--cache_dir", cache.path()});
+  ASSERT_EQ(Count(m.path() + "/videos"), 40u);
+  const json a = emulator.Control("GET", "/media?index=3");
+  const json b = emulator.Control("GET", "/media?index=7");
+  const std::string a_id = a["id"], b_id = b["id"];
+  auto dir_of = [&m](const std::string& id) {
+    for (const auto& e : fs::directory_iterator(m.path() + "/videos")) {
+      if (str::EndsWith(e.path().filename().string(), "[" + id + "]")) return e.path().string();
+    }
+    return std::string();
+  };
+  const std::string a_old = dir_of(a_id), b_old = dir_of(b_id);
+  ASSERT_FALSE(a_old.empty());
+  ASSERT_FALSE(b_old.empty());
+  // The kernel now holds these names and A's files (its info.json read).
+  struct stat st {};
+  ASSERT_EQ(stat(b_old.c_str(), &st), 0);
+  std::ifstream(a_old + "/info.json").get();
+  emulator.Control("POST", "/library/changes",
+                   json::array({{{"op", "modify"}, {"kind", "media"}, {"ids", {a_id}}, {"title", "Renamed clip"}},
+                                {{"op", "delete"}, {"kind", "media"}, {"ids", {b_id}}},
+                                {{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Fresh clip"}}}));
+  // vodfs index sync asks the mount (which holds the index) to sync now.
+  auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--cache_dir", cache.path()}), DemoCredentials(), 60);
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  EXPECT_NE(sync.out.find("asked the process that syncs the index"), std::string::npos) << sync.out;
+  EXPECT_EQ(Count(m.path() + "/videos"), 40u);  // one gone, one new
+  const std::string a_new = dir_of(a_id);
+  EXPECT_EQ(fs::path(a_new).filename().string(), "Renamed clip [" + a_id + "]");
+  // The kernel forgot the names it had cached (entries are cached 60 s).
+  EXPECT_NE(stat(a_old.c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_NE(stat(b_old.c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOENT);
+  // The renamed medium's details are read again: its info.json says so.
+  std::ifstream info(a_new + "/info.json");
+  std::stringstream ss;
+  ss << info.rdbuf();
+  EXPECT_NE(ss.str().find("Renamed clip"), std::string::npos) << ss.str();
+  bool fresh = false;
+  for (const auto& e : fs::directory_iterator(m.path() + "/videos")) fresh |= str::StartsWith(e.path().filename().string(), "Fresh clip [");
+  EXPECT_TRUE(fresh);
+}
+
 TEST(IndexMountTest, SighupSyncsAndReopensTheLog) {
   SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "20", "--synthetic-size", "8K"});
