@@ -286,7 +286,11 @@ std::string ResignCdnUrl(const SignedUrlInfo& info, int64_t timestamp, std::stri
   std::string path = info.bare_path;
   switch (info.kind) {
     case SignedUrlKind::kCdnA:
-      append("auth_key=" + CdnSignTypeA(info.bare_path, timestamp, info.cdn_rand, info.cdn_uid, key));
+      // rand and uid are as the query decoded them: encoded again, a '&'
+      // or '%' in them stays part of the value (digits, letters and '-'
+      // are left as they are).
+      append("auth_key=" +
+             str::PercentEncode(CdnSignTypeA(info.bare_path, timestamp, info.cdn_rand, info.cdn_uid, key)));
       break;
     case SignedUrlKind::kCdnB:
       path = CdnSignTypeB(info.bare_path, timestamp, key);

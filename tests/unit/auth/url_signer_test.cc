@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "vodfs/auth/crypto.h"
+#include "vodfs/util/url.h"
 
 namespace vodfs::auth {
 namespace {
@@ -180,6 +181,29 @@ TEST(SignedUrlParseTest, ResignReproducesTheDocumentedUrls) {
   EXPECT_EQ(ResignCdnUrl(*c, 1627747200, key),
             "http://example.aliyundoc.com/6eb48814d66e1e4e56cbeafae4cafc9e/61057380/video/"
             "standard/test.mp4");
+}
+
+TEST(SignedUrlParseTest, ResignedTypeAFieldsSurviveTheQuery) {
+  // rand and uid as the query decodes them ("a&b", "u/1"); written back
+  // raw, '&' cut the auth_key short and the origin refused the signature.
+  const std::string key = "aliyunvodexp1234";
+  auto a = ParseSignedUrl("http://h.example.com/v/x.mp4?k=1&auth_key=1600000000-a%26b-u%2F1-x");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->kind, SignedUrlKind::kCdnA);
+  EXPECT_EQ(a->cdn_rand, "a&b");
+  EXPECT_EQ(a->cdn_uid, "u/1");
+  const std::string resigned = ResignCdnUrl(*a, 1627747200, key);
+  auto again = ParseSignedUrl(resigned);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->kind, SignedUrlKind::kCdnA);
+  EXPECT_EQ(again->cdn_rand, "a&b");
+  EXPECT_EQ(again->cdn_uid, "u/1");
+  EXPECT_EQ(again->bare_query, "k=1");
+  auto url = Url::Parse(resigned);
+  ASSERT_TRUE(url);
+  std::string obj;
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kA, url->path, url->query, {key}, 1800, 1627747200, &obj),
+            AuthVerdict::kOk);
 }
 
 TEST(CdnVerifyTest, AllTypesAcceptValidRejectExpiredAndForged) {
