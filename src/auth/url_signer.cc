@@ -57,6 +57,15 @@ bool SplitTwoSegments(std::string_view path, std::string_view* a, std::string_vi
   return true;
 }
 
+// A signature made at `ts` is expired when ts + delta < now, for every
+// timestamp a request may carry (a sum past the range of int64_t is a time
+// after any `now`).
+bool Expired(int64_t ts, int64_t delta, int64_t now) {
+  int64_t until;
+  if (__builtin_add_overflow(ts, delta, &until)) return delta < 0;
+  return until < now;
+}
+
 bool AnyKeyMatches(const std::vector<std::string>& keys, std::string_view given_md5,
                    const std::function<std::string(std::string_view key)>& compute) {
   bool ok = false;
@@ -343,7 +352,7 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
                       std::string(key));
       });
       if (!ok) return AuthVerdict::kBadSignature;
-      return *ts + delta_seconds < now ? AuthVerdict::kExpired : AuthVerdict::kOk;
+      return Expired(*ts, delta_seconds, now) ? AuthVerdict::kExpired : AuthVerdict::kOk;
     }
     case CdnAuthType::kB: {
       std::string_view a, b, rest;
@@ -355,7 +364,7 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
         return Md5Hex(std::string(key) + std::string(a) + std::string(rest));
       });
       if (!ok) return AuthVerdict::kBadSignature;
-      return *ts + delta_seconds < now ? AuthVerdict::kExpired : AuthVerdict::kOk;
+      return Expired(*ts, delta_seconds, now) ? AuthVerdict::kExpired : AuthVerdict::kOk;
     }
     case CdnAuthType::kC: {
       std::string hash, ts_hex;
@@ -380,7 +389,7 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
         return Md5Hex(std::string(key) + signed_path + ts_hex);
       });
       if (!ok) return AuthVerdict::kBadSignature;
-      return *ts + delta_seconds < now ? AuthVerdict::kExpired : AuthVerdict::kOk;
+      return Expired(*ts, delta_seconds, now) ? AuthVerdict::kExpired : AuthVerdict::kOk;
     }
   }
   return AuthVerdict::kMalformed;

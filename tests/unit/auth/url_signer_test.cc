@@ -222,6 +222,10 @@ TEST(CdnVerifyTest, AllTypesAcceptValidRejectExpiredAndForged) {
             AuthVerdict::kBadSignature);
   EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kA, path, "", keys, delta, ts, &obj),
             AuthVerdict::kMissing);
+  // A signed timestamp at the end of the range: ts + delta overflowed.
+  std::string far = CdnSignTypeA(path, INT64_MAX, "0", "0", keys[0]);
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kA, path, "auth_key=" + far, keys, delta, ts, &obj),
+            AuthVerdict::kOk);
 
   std::string b = CdnSignTypeB(path, ts, keys[0]);
   EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kB, b, "", keys, delta, ts + 10, &obj), AuthVerdict::kOk);
