@@ -38,6 +38,15 @@ std::string HexTimestamp(int64_t t) {
   return buf;
 }
 
+// A type C signature in the query (form 2): a 32-digit hex hash and a hex
+// timestamp. The parser and the verifier both read a URL that has one as
+// signed in the query, whatever its path looks like.
+std::optional<int64_t> FormTwoTimestamp(const std::optional<std::string>& hash,
+                                        const std::optional<std::string>& timestamp) {
+  if (!hash || !timestamp || hash->size() != 32 || !IsHexString(*hash)) return std::nullopt;
+  return ParseHexTimestamp(*timestamp);
+}
+
 // Plausible signing times: 2000-01-01 .. 2100-01-01. Guards the detection of
 // path-signed URLs against ordinary paths that happen to look similar.
 bool PlausibleTime(int64_t t) { return t >= 946684800 && t < 4102444800; }
@@ -252,16 +261,11 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
       return info;
     }
   }
-  auto c2h = QueryGet(q, opts.c2_hash_param);
-  auto c2t = QueryGet(q, opts.c2_time_param);
-  if (c2h && c2t && c2h->size() == 32 && IsHexString(*c2h)) {
-    auto t = ParseHexTimestamp(*c2t);
-    if (t && PlausibleTime(*t)) {
-      info.kind = SignedUrlKind::kCdnC2;
-      info.cdn_timestamp = *t;
-      info.bare_query = QueryRemove(url->query, {opts.c2_hash_param, opts.c2_time_param});
-      return info;
-    }
+  if (auto t = FormTwoTimestamp(QueryGet(q, opts.c2_hash_param), QueryGet(q, opts.c2_time_param))) {
+    info.kind = SignedUrlKind::kCdnC2;
+    info.cdn_timestamp = *t;
+    info.bare_query = QueryRemove(url->query, {opts.c2_hash_param, opts.c2_time_param});
+    return info;
   }
   std::string_view a, b, rest;
   if (SplitTwoSegments(url->path, &a, &b, &rest)) {
@@ -372,13 +376,15 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
       auto h = QueryGet(q, opts.c2_hash_param);
       auto t = QueryGet(q, opts.c2_time_param);
       std::string_view a, b, rest;
-      if (h && t) {
+      if (FormTwoTimestamp(h, t)) {
         hash = *h;
         ts_hex = *t;
       } else if (SplitTwoSegments(path, &a, &b, &rest) && a.size() == 32 && IsHexString(a)) {
         hash = std::string(a);
         ts_hex = std::string(b);
         signed_path = std::string(rest);
+      } else if (h && t) {
+        return AuthVerdict::kMalformed;
       } else {
         return AuthVerdict::kMissing;
       }

@@ -244,6 +244,30 @@ TEST(CdnVerifyTest, AllTypesAcceptValidRejectExpiredAndForged) {
             AuthVerdict::kOk);
   EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kC, path, "", keys, delta, ts, &obj),
             AuthVerdict::kMissing);
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kC, path, "KEY1=x&KEY2=y", keys, delta, ts, &obj),
+            AuthVerdict::kMalformed);
+}
+
+TEST(CdnVerifyTest, TypeCIsReadInTheFormTheClientParsedItIn) {
+  // A path-signed URL whose query has KEY1/KEY2 that are no signature: the
+  // client re-signs it in the path, and the verifier read the query.
+  const std::string key = "aliyunvodexp1234";
+  auto c = ParseSignedUrl(
+      "http://example.aliyundoc.com/6eb48814d66e1e4e56cbeafae4cafc9e/61057380/v/test.mp4?KEY1=6eb&KEY2=1=6");
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->kind, SignedUrlKind::kCdnC);
+  auto url = Url::Parse(ResignCdnUrl(*c, 1627747200, key));
+  ASSERT_TRUE(url);
+  std::string obj;
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kC, url->path, url->query, {key}, 1800, 1627747200, &obj),
+            AuthVerdict::kOk);
+  EXPECT_EQ(obj, "/v/test.mp4");
+  // A form-2 signature in the query is read as one by both.
+  auto c2 = CdnSignTypeC2("/v/test.mp4", 5, key);  // signed at an odd time
+  auto q = ParseSignedUrl("http://example.aliyundoc.com/v/test.mp4?KEY1=" + c2.hash + "&KEY2=" + c2.timestamp_hex);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->kind, SignedUrlKind::kCdnC2);
+  EXPECT_EQ(q->cdn_timestamp, 5);
 }
 
 }  // namespace
