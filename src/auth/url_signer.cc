@@ -47,6 +47,14 @@ std::optional<int64_t> FormTwoTimestamp(const std::optional<std::string>& hash,
   return ParseHexTimestamp(*timestamp);
 }
 
+// A time read from a URL, if it is one (1970-01-01 .. 9999-12-31): what
+// the URL broker adds lifetimes to cannot overflow.
+std::optional<int64_t> UrlTime(std::optional<int64_t> t) {
+  constexpr int64_t kLast = 253402300799;
+  if (t && (*t < 0 || *t > kLast)) return std::nullopt;
+  return t;
+}
+
 // Plausible signing times: 2000-01-01 .. 2100-01-01. Guards the detection of
 // path-signed URLs against ordinary paths that happen to look similar.
 bool PlausibleTime(int64_t t) { return t >= 946684800 && t < 4102444800; }
@@ -227,7 +235,7 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
   auto expires = QueryGet(q, "Expires");
   if (QueryGet(q, "OSSAccessKeyId") && QueryGet(q, "Signature") && expires) {
     info.kind = SignedUrlKind::kOss;
-    if (auto e = str::ParseInt64(*expires)) info.oss_expires = *e;
+    info.oss_expires = UrlTime(str::ParseInt64(*expires));
     info.bare_query =
         QueryRemove(url->query, {"OSSAccessKeyId", "Expires", "Signature", "security-token"});
     return info;
@@ -241,9 +249,9 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
       std::string iso = date->substr(0, 4) + "-" + date->substr(4, 2) + "-" + date->substr(6, 2) +
                         "T" + date->substr(9, 2) + ":" + date->substr(11, 2) + ":" +
                         date->substr(13, 2) + "Z";
-      auto t = timefmt::ParseIso8601(iso);
-      auto e = str::ParseInt64(*exp);
-      if (t && e) info.oss_expires = *t + *e;
+      auto t = UrlTime(timefmt::ParseIso8601(iso));
+      auto e = UrlTime(str::ParseInt64(*exp));  // seconds after the date
+      if (t && e) info.oss_expires = UrlTime(*t + *e);
     }
     info.bare_query = QueryRemove(url->query, {"x-oss-signature", "x-oss-date", "x-oss-expires",
                                                "x-oss-credential", "x-oss-signature-version",
@@ -254,7 +262,7 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
     auto parts = str::Split(*ak, '-');
     if (parts.size() == 4) {
       info.kind = SignedUrlKind::kCdnA;
-      if (auto t = str::ParseInt64(parts[0])) info.cdn_timestamp = *t;
+      info.cdn_timestamp = UrlTime(str::ParseInt64(parts[0]));
       info.cdn_rand = parts[1];
       info.cdn_uid = parts[2];
       info.bare_query = QueryRemove(url->query, {"auth_key"});
@@ -263,7 +271,7 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
   }
   if (auto t = FormTwoTimestamp(QueryGet(q, opts.c2_hash_param), QueryGet(q, opts.c2_time_param))) {
     info.kind = SignedUrlKind::kCdnC2;
-    info.cdn_timestamp = *t;
+    info.cdn_timestamp = UrlTime(*t);
     info.bare_query = QueryRemove(url->query, {opts.c2_hash_param, opts.c2_time_param});
     return info;
   }

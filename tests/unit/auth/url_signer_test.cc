@@ -160,6 +160,35 @@ TEST(SignedUrlParseTest, ReadsExpiryOfEveryKind) {
   EXPECT_FALSE(ParseSignedUrl("not a url"));
 }
 
+TEST(SignedUrlParseTest, ValuesThatAreNoTimesAreNotReadAsTimes) {
+  // x-oss-expires is added to x-oss-date: a huge one overflowed; and the URL
+  // broker adds lifetimes to what it reads, which overflowed for the others.
+  auto v4 = ParseSignedUrl(
+      "https://b.oss-cn-shanghai.aliyuncs.com/a.mp4?x-oss-date=20240101T000000Z&"
+      "x-oss-expires=9223372036854775807&x-oss-signature=ab");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->kind, SignedUrlKind::kOssV4);
+  EXPECT_FALSE(v4->oss_expires);
+  auto v4ok = ParseSignedUrl(
+      "https://b.oss-cn-shanghai.aliyuncs.com/a.mp4?x-oss-date=20240101T000000Z&x-oss-expires=3600&"
+      "x-oss-signature=ab");
+  ASSERT_TRUE(v4ok);
+  EXPECT_EQ(v4ok->oss_expires, 1704067200 + 3600);
+  auto oss = ParseSignedUrl("http://b.oss.test/a.mp4?Expires=-9223372036854775808&OSSAccessKeyId=a&Signature=s");
+  ASSERT_TRUE(oss);
+  EXPECT_EQ(oss->kind, SignedUrlKind::kOss);
+  EXPECT_FALSE(oss->oss_expires);
+  auto a = ParseSignedUrl("http://cdn.test/a.mp4?auth_key=9223372036854775807-0-0-abc");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, SignedUrlKind::kCdnA);
+  EXPECT_FALSE(a->cdn_timestamp);
+  auto c2 = ParseSignedUrl("http://cdn.test/a.mp4?KEY1=6eb48814d66e1e4e56cbeafae4cafc9e&KEY2=616105738005738");
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(c2->kind, SignedUrlKind::kCdnC2);
+  EXPECT_FALSE(c2->cdn_timestamp);
+  EXPECT_EQ(ParseSignedUrl("http://cdn.test/a.mp4?auth_key=2000-0-0-abc")->cdn_timestamp, 2000);
+}
+
 TEST(SignedUrlParseTest, ResignReproducesTheDocumentedUrls) {
   const std::string key = "aliyunvodexp1234";
   auto a = ParseSignedUrl("http://example.aliyundoc.com/video/standard/test.mp4?auth_key=1-0-0-x");
