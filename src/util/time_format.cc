@@ -140,6 +140,10 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
   // IMF-fixdate only: "Sun, 06 Nov 1994 08:49:37 GMT".
   s = str::Trim(s);
   if (s.size() != 29 || s[3] != ',' || s.substr(26) != "GMT") return std::nullopt;
+  for (size_t at : {4, 7, 11, 16, 25}) {
+    if (s[at] != ' ') return std::nullopt;
+  }
+  if (s[19] != ':' || s[22] != ':') return std::nullopt;
   int d, y, h, mi, sec;
   if (!Digits(s, 5, 2, &d) || !Digits(s, 12, 4, &y) || !Digits(s, 17, 2, &h) ||
       !Digits(s, 20, 2, &mi) || !Digits(s, 23, 2, &sec))

@@ -32,6 +32,9 @@ TEST(TimeFormatTest, HttpDate) {
   EXPECT_FALSE(ParseHttpDate("Sun, 00 Nov 1994 08:49:37 GMT"));
   EXPECT_FALSE(ParseHttpDate("Sun, 31 Nov 1994 08:49:37 GMT"));
   EXPECT_FALSE(ParseHttpDate("Sun, 29 Feb 1900 08:49:37 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Thu,)17 Nov 2005 18:49:58 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Thu, 17 Nov 2005 18.49.58 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Thu, 17-Nov-2005 18:49:58 GMT"));
   EXPECT_EQ(ParseHttpDate("Thu, 29 Feb 2024 00:00:00 GMT"), 1709164800);
   EXPECT_EQ(ParseHttpDate("Sat, 31 Dec 2016 23:59:60 GMT"), 1483228800);  // a leap second
 }
