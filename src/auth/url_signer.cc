@@ -186,7 +186,9 @@ std::optional<int64_t> ParseCdnTypeBTimestamp(std::string_view s) {
     return std::nullopt;
   auto num = [&](size_t pos, size_t n) { return std::stoi(std::string(s.substr(pos, n))); };
   int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(8, 2), mi = num(10, 2);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return std::nullopt;
+  if (!timefmt::IsCivilDate(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) || h > 23 || mi > 59) {
+    return std::nullopt;
+  }
   return timefmt::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
          h * 3600 + mi * 60 - kUtc8;
 }

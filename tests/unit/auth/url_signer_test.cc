@@ -105,6 +105,21 @@ TEST(CdnSignerTest, TypeBExample) {
             "/202108010000/61c232c4b7ab429fd578207629617bd7/video/standard/test.mp4");
 }
 
+TEST(CdnSignerTest, TypeBTimestampsAreMinutesThatExist) {
+  EXPECT_EQ(ParseCdnTypeBTimestamp("202108010000"), 1627747200);
+  EXPECT_EQ(ParseCdnTypeBTimestamp("202402292359"), ParseCdnTypeBTimestamp("202403010000").value() - 60);
+  // 30 February was read as 2 March, so a path segment that is no time
+  // could make an unsigned URL look signed.
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202102300000"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202104310000"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202302290000"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202108012400"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202108010060"));
+  for (const char* t : {"202108010000", "200001010000", "209912312359"}) {
+    EXPECT_EQ(CdnTypeBTimestamp(ParseCdnTypeBTimestamp(t).value()), t);
+  }
+}
+
 TEST(CdnSignerTest, TypeCExample) {
   EXPECT_EQ(CdnSignTypeC("/video/standard/test.mp4", 1627747200, "aliyunvodexp1234"),
             "/6eb48814d66e1e4e56cbeafae4cafc9e/61057380/video/standard/test.mp4");
