@@ -1,9 +1,11 @@
 #include "ns/media_tree.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 #include <unordered_set>
 
 #include "vodfs/util/strings.h"
@@ -32,6 +34,21 @@ template <typename T>
 bool Get(const json& j, const char* key, T* out) {
   auto it = j.find(key);
   if (it == j.end()) return false;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Only an integer that T holds: the details never have others, and a
+    // float or a value out of range does not convert (to itself or at all).
+    if (it->is_number_unsigned()) {
+      const uint64_t v = it->get<uint64_t>();
+      if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
+      *out = static_cast<T>(v);
+      return true;
+    }
+    if (!it->is_number_integer()) return false;
+    const int64_t v = it->get<int64_t>();  // negative: unsigned ones are above
+    if (std::is_unsigned_v<T> || v < static_cast<int64_t>(std::numeric_limits<T>::min())) return false;
+    *out = static_cast<T>(v);
+    return true;
+  }
   try {
     *out = it->get<T>();
   } catch (const json::exception&) {

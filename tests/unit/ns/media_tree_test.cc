@@ -1,0 +1,61 @@
+// MediaTree's details as the index stores them: what Parse accepts, and
+// that what it accepts serialises back to the same details.
+#include "ns/media_tree.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace vodfs::ns {
+namespace {
+
+// The details of a medium with one file, `field` of the file set to `value`
+// (raw JSON).
+std::string Details(const std::string& field, const std::string& value) {
+  std::string node = R"({"c":1,"d":6,"f":true,"k":"source","l":3677,"m":1513172609,"n":"source.mp4","p":0,)"
+                     R"("r":{"def":"","fmt":"","id":"v1","idx":0,"job":"","role":0},"s":2964950,"sk":true,"t":1,"x":[]})";
+  const std::string key = "\"" + field + "\":";
+  size_t at = node.find(key);
+  if (at != std::string::npos) {
+    const size_t start = at + key.size();
+    node.replace(start, node.find_first_of(",}", start) - start, value);
+  }
+  return R"({"v":1,"id":"v1","mt":1513173809,"at":1717200000,"nodes":[)" + node + "]}";
+}
+
+TEST(MediaTreeTest, DetailsRoundTrip) {
+  auto t = MediaTree::Parse(Details("", ""));
+  ASSERT_TRUE(t.ok()) << t.error().ToString();
+  ASSERT_EQ(t->nodes().size(), 2u);
+  const TreeNode* f = t->Child(kSelfLocal, "source.mp4");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->size, 2964950u);
+  EXPECT_EQ(f->ref.role, resolve::Role::kSource);
+  auto again = MediaTree::Parse(t->Serialize());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->Serialize(), t->Serialize());
+}
+
+TEST(MediaTreeTest, NumbersThatAreNotIntegersOfTheirFieldAreDamage) {
+  // A float where an integer belongs converted out of range (undefined
+  // behaviour) or to another value; so did integers too large for the field.
+  for (const auto& [field, value] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"idx", "-92233720368547758091"},
+           {"idx", "1e300"},
+           {"m", "1.5"},
+           {"l", "4294967297"},
+           {"s", "-1"},
+           {"s", "18446744073709551616"},
+           {"t", "1.0"}}) {
+    auto t = MediaTree::Parse(Details(field, value));
+    ASSERT_FALSE(t.ok()) << field << " = " << value;
+    EXPECT_EQ(t.error().code, ErrorCode::kDataLoss);
+  }
+  auto mt = MediaTree::Parse(R"({"v":1,"id":"v1","mt":1e30,"at":0,"nodes":[]})");
+  EXPECT_FALSE(mt.ok());
+  auto v = MediaTree::Parse(R"({"v":1.9,"id":"v1","mt":0,"at":0,"nodes":[]})");
+  EXPECT_FALSE(v.ok());
+}
+
+}  // namespace
+}  // namespace vodfs::ns
