@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "vodfs/util/strings.h"
 
@@ -256,10 +258,29 @@ Result<MediaTree> MediaTree::Parse(std::string_view body) {
     t.nodes_.push_back(std::move(node));
   }
   t.Index();
+  // Only the shape Build makes: every node hangs from a directory, and
+  // directories lead from it to the root (no cycles); an HLS directory's
+  // nodes are kept with the stream's own details (AttachSerialized), so
+  // none hangs from one here. Each node is walked once.
+  std::unordered_map<uint16_t, bool> reaches_root = {{kSelfLocal, true}};  // false: on this walk
   for (const auto& n : t.nodes_) {
-    if (n.local != kSelfLocal && !t.Find(n.parent)) {
-      return Error(ErrorCode::kDataLoss, "damaged details in the index: a node without its parent");
+    std::vector<uint16_t> walk;
+    for (const TreeNode* up = &n;;) {
+      auto known = reaches_root.find(up->local);
+      if (known != reaches_root.end()) {
+        if (!known->second) return Error(ErrorCode::kDataLoss, "damaged details in the index: a cycle of nodes");
+        break;
+      }
+      reaches_root[up->local] = false;
+      walk.push_back(up->local);
+      const TreeNode* parent = t.Find(up->parent);
+      if (!parent) return Error(ErrorCode::kDataLoss, "damaged details in the index: a node without its parent");
+      if (parent->kind != Kind::kDir || parent->dir_type == DirType::kHls) {
+        return Error(ErrorCode::kDataLoss, "damaged details in the index: a node under a file or an HLS directory");
+      }
+      up = parent;
     }
+    for (uint16_t l : walk) reaches_root[l] = true;
   }
   return t;
 }

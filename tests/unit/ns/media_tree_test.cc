@@ -57,5 +57,37 @@ TEST(MediaTreeTest, NumbersThatAreNotIntegersOfTheirFieldAreDamage) {
   EXPECT_FALSE(v.ok());
 }
 
+// A node of details: local, parent, key, name, kind (0 dir, 1 file), dir type.
+std::string Node(int local, int parent, const std::string& key, int kind, int dir_type = 6) {
+  return R"({"c":)" + std::string(kind ? "1" : "0") + R"(,"d":)" + std::to_string(dir_type) + R"(,"f":true,"k":")" +
+         key + R"(","l":)" + std::to_string(local) + R"(,"m":0,"n":")" + key + R"(","p":)" + std::to_string(parent) +
+         R"(,"s":0,"sk":true,"t":)" + std::to_string(kind) + R"(,"x":[]})";
+}
+
+std::string Tree(const std::string& nodes) {
+  return R"({"v":1,"id":"v1","mt":0,"at":0,"nodes":[)" + nodes + "]}";
+}
+
+TEST(MediaTreeTest, OnlyTreesAreTrees) {
+  const int kHls = static_cast<int>(DirType::kHls);
+  EXPECT_TRUE(MediaTree::Parse(Tree(Node(1, 0, "snapshots", 0, 7) + "," + Node(2, 1, "1", 1))).ok());
+  // A cycle, a directory that is its own parent, a file with children:
+  // each was accepted and served as a directory tree.
+  EXPECT_FALSE(MediaTree::Parse(Tree(Node(1, 2, "a", 0) + "," + Node(2, 1, "b", 0))).ok());
+  EXPECT_FALSE(MediaTree::Parse(Tree(Node(1, 1, "a", 0))).ok());
+  EXPECT_FALSE(MediaTree::Parse(Tree(Node(1, 0, "f.mp4", 1) + "," + Node(2, 1, "g.mp4", 1))).ok());
+  // Nodes under an HLS directory come with the stream's details: a medium's
+  // details holding a directory under one serialised to details that did
+  // not parse (the directory is left out, its children are not).
+  auto hls = MediaTree::Parse(Tree(Node(1, 0, "hls/j", 0, kHls) + "," + Node(2, 1, "sub", 0) + "," +
+                                   Node(3, 2, "x.ts", 1)));
+  EXPECT_FALSE(hls.ok());
+  auto stream = MediaTree::Parse(Tree(Node(1, 0, "hls/j", 0, kHls)));
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE(stream->AttachSerialized(1, Tree(Node(2, 1, "seg.ts", 1))).ok());
+  ASSERT_NE(stream->Child(1, "seg.ts"), nullptr);
+  EXPECT_TRUE(MediaTree::Parse(stream->Serialize()).ok());
+}
+
 }  // namespace
 }  // namespace vodfs::ns
