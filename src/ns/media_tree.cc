@@ -89,6 +89,9 @@ Result<TreeNode> NodeFrom(const json& j) {
   n.kind = static_cast<Kind>(kind);
   n.dir_type = static_cast<DirType>(dir);
   n.content = static_cast<Content>(content);
+  // Directory types are for directories (an HLS-typed file was filled with
+  // segments as if it were a directory).
+  if (n.kind != Kind::kDir && n.dir_type != DirType::kMedia) return bad("a file has a directory's type");
   if (auto r = j.find("r"); r != j.end()) {
     int role = 0;
     if (!r->is_object() || !Get(*r, "role", &role) || role < 0 || role > static_cast<int>(resolve::Role::kImage) ||

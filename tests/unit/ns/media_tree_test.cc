@@ -82,6 +82,8 @@ TEST(MediaTreeTest, OnlyTreesAreTrees) {
   auto hls = MediaTree::Parse(Tree(Node(1, 0, "hls/j", 0, kHls) + "," + Node(2, 1, "sub", 0) + "," +
                                    Node(3, 2, "x.ts", 1)));
   EXPECT_FALSE(hls.ok());
+  EXPECT_FALSE(MediaTree::Parse(Tree(Node(1, 0, "hls/j", 1, kHls))).ok());  // an HLS-typed file
+  EXPECT_FALSE(MediaTree::Parse(Tree(Node(1, 0, "snapshots", 1, 7))).ok());
   auto stream = MediaTree::Parse(Tree(Node(1, 0, "hls/j", 0, kHls)));
   ASSERT_TRUE(stream.ok());
   ASSERT_TRUE(stream->AttachSerialized(1, Tree(Node(2, 1, "seg.ts", 1))).ok());
