@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "auth/credential_files.h"
 #include "vodfs/util/log.h"
 #include "vodfs/util/mutex.h"
 #include "vodfs/util/strings.h"
@@ -239,10 +240,10 @@ std::unique_ptr<CredentialsProvider> StaticFrom(Credentials c) {
   return std::make_unique<StaticCredentialsProvider>(Register(std::move(c)));
 }
 
-// Path and parsed content of the aliyun CLI config, if present.
+// Path of the aliyun CLI config, if present, and the profile it holds.
 struct CliConfig {
   std::string path;
-  json root;
+  CliProfile profile;
 };
 
 std::optional<CliConfig> LoadCliConfig(const ChainOptions& o, std::string* error) {
@@ -255,30 +256,19 @@ std::optional<CliConfig> LoadCliConfig(const ChainOptions& o, std::string* error
     *error = text.error().message;
     return std::nullopt;
   }
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  const std::string wanted = !o.profile.empty() ? o.profile : o.getenv("ALIBABA_CLOUD_PROFILE").value_or("");
+  auto profile = ParseCliConfig(*text, wanted);
+  if (!profile.ok()) {
     *error = path + " is not valid JSON";
     return std::nullopt;
   }
-  return CliConfig{path, j};
+  return CliConfig{path, std::move(profile).value()};
 }
 
-const json* FindCliProfile(const CliConfig& cfg, const ChainOptions& o, std::string* name) {
-  *name = !o.profile.empty() ? o.profile
-                             : o.getenv("ALIBABA_CLOUD_PROFILE").value_or(
-                                   cfg.root.contains("current") && cfg.root["current"].is_string()
-                                       ? cfg.root["current"].get<std::string>()
-                                       : "default");
-  if (!cfg.root.contains("profiles") || !cfg.root["profiles"].is_array()) return nullptr;
-  for (const auto& p : cfg.root["profiles"]) {
-    if (p.is_object() && p.contains("name") && p["name"] == *name) return &p;
-  }
-  return nullptr;
-}
+}  // namespace
 
-// Minimal INI reader: [section] key = value, '#'/';' comments.
-std::map<std::string, std::map<std::string, std::string>> ParseIni(const std::string& text) {
-  std::map<std::string, std::map<std::string, std::string>> out;
+IniSections ParseIni(std::string_view text) {
+  IniSections out;
   std::string section;
   for (const auto& raw : str::Split(text, '\n')) {
     std::string_view line = str::Trim(raw);
@@ -295,7 +285,32 @@ std::map<std::string, std::map<std::string, std::string>> ParseIni(const std::st
   return out;
 }
 
-}  // namespace
+std::string CliProfile::Field(const std::string& key) const {
+  auto it = fields.find(key);
+  return it == fields.end() ? "" : it->second;
+}
+
+Result<CliProfile> ParseCliConfig(std::string_view text, const std::string& wanted) {
+  json root = json::parse(text, nullptr, false);
+  if (root.is_discarded() || !root.is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "the aliyun CLI config is not a JSON object");
+  }
+  CliProfile out;
+  out.name = !wanted.empty() ? wanted
+                             : root.contains("current") && root["current"].is_string()
+                                   ? root["current"].get<std::string>()
+                                   : "default";
+  if (!root.contains("profiles") || !root["profiles"].is_array()) return out;
+  for (const auto& p : root["profiles"]) {
+    if (!p.is_object() || !p.contains("name") || p["name"] != out.name) continue;
+    out.found = true;
+    for (auto it = p.begin(); it != p.end(); ++it) {
+      if (it->is_string()) out.fields[it.key()] = it->get<std::string>();
+    }
+    break;
+  }
+  return out;
+}
 
 Result<Credentials> ParseCredentialsJson(const std::string& text, const std::string& source) {
   json j = json::parse(text, nullptr, false);
@@ -449,30 +464,30 @@ std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::Ht
         auto cfg = LoadCliConfig(o, &error);
         if (!error.empty()) return Error(ErrorCode::kInvalidArgument, error);
         if (!cfg) return std::unique_ptr<CredentialsProvider>();
-        std::string name;
-        const json* p = FindCliProfile(*cfg, o, &name);
-        if (!p) {
+        const CliProfile& p = cfg->profile;
+        const std::string& name = p.name;
+        if (!p.found) {
           if (!o.profile.empty()) {
             return Error(ErrorCode::kNotFound, "profile '" + name + "' not in " + cfg->path);
           }
           return std::unique_ptr<CredentialsProvider>();
         }
         warn_if_open(cfg->path);
-        const std::string mode = JsonString(*p, {"mode"});
+        const std::string mode = p.Field("mode");
         const std::string source = cfg->path + " profile '" + name + "' (" + mode + ")";
         if (mode == "AK" || mode == "StsToken") {
-          Credentials c{JsonString(*p, {"access_key_id"}), JsonString(*p, {"access_key_secret"}),
-                        mode == "StsToken" ? JsonString(*p, {"sts_token"}) : "", std::nullopt, source};
+          Credentials c{p.Field("access_key_id"), p.Field("access_key_secret"),
+                        mode == "StsToken" ? p.Field("sts_token") : "", std::nullopt, source};
           if (c.access_key_id.empty() || c.access_key_secret.empty()) {
             return Error(ErrorCode::kInvalidArgument, source + " lacks access_key_id/access_key_secret");
           }
           return StaticFrom(std::move(c));
         }
         if (mode == "EcsRamRole") {
-          return std::unique_ptr<CredentialsProvider>(imds_provider(JsonString(*p, {"ram_role_name"})));
+          return std::unique_ptr<CredentialsProvider>(imds_provider(p.Field("ram_role_name")));
         }
         if (mode == "External") {
-          std::string cmd = JsonString(*p, {"process_command"});
+          std::string cmd = p.Field("process_command");
           if (cmd.empty()) return Error(ErrorCode::kInvalidArgument, source + " has no process_command");
           return std::unique_ptr<CredentialsProvider>(command_provider(cmd, source));
         }
@@ -542,10 +557,10 @@ std::string ResolveRegion(const std::string& explicit_region, const ChainOptions
   }
   ChainOptions o = in;
   if (o.home.empty()) o.home = o.getenv("HOME").value_or("/root");
-  std::string error, name;
+  std::string error;
   if (auto cfg = LoadCliConfig(o, &error)) {
-    if (const json* p = FindCliProfile(*cfg, o, &name)) {
-      std::string r = JsonString(*p, {"region_id"});
+    if (cfg->profile.found) {
+      std::string r = cfg->profile.Field("region_id");
       if (!r.empty()) return r;
     }
   }

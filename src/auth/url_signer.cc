@@ -38,6 +38,23 @@ std::string HexTimestamp(int64_t t) {
   return buf;
 }
 
+// A type C signature in the query (form 2): a 32-digit hex hash and a hex
+// timestamp. The parser and the verifier both read a URL that has one as
+// signed in the query, whatever its path looks like.
+std::optional<int64_t> FormTwoTimestamp(const std::optional<std::string>& hash,
+                                        const std::optional<std::string>& timestamp) {
+  if (!hash || !timestamp || hash->size() != 32 || !IsHexString(*hash)) return std::nullopt;
+  return ParseHexTimestamp(*timestamp);
+}
+
+// A time read from a URL, if it is one (1970-01-01 .. 9999-12-31): what
+// the URL broker adds lifetimes to cannot overflow.
+std::optional<int64_t> UrlTime(std::optional<int64_t> t) {
+  constexpr int64_t kLast = 253402300799;
+  if (t && (*t < 0 || *t > kLast)) return std::nullopt;
+  return t;
+}
+
 // Plausible signing times: 2000-01-01 .. 2100-01-01. Guards the detection of
 // path-signed URLs against ordinary paths that happen to look similar.
 bool PlausibleTime(int64_t t) { return t >= 946684800 && t < 4102444800; }
@@ -55,6 +72,15 @@ bool SplitTwoSegments(std::string_view path, std::string_view* a, std::string_vi
   *b = path.substr(s1 + 1, s2 - s1 - 1);
   *rest = path.substr(s2);
   return true;
+}
+
+// A signature made at `ts` is expired when ts + delta < now, for every
+// timestamp a request may carry (a sum past the range of int64_t is a time
+// after any `now`).
+bool Expired(int64_t ts, int64_t delta, int64_t now) {
+  int64_t until;
+  if (__builtin_add_overflow(ts, delta, &until)) return delta < 0;
+  return until < now;
 }
 
 bool AnyKeyMatches(const std::vector<std::string>& keys, std::string_view given_md5,
@@ -160,7 +186,9 @@ std::optional<int64_t> ParseCdnTypeBTimestamp(std::string_view s) {
     return std::nullopt;
   auto num = [&](size_t pos, size_t n) { return std::stoi(std::string(s.substr(pos, n))); };
   int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(8, 2), mi = num(10, 2);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return std::nullopt;
+  if (!timefmt::IsCivilDate(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) || h > 23 || mi > 59) {
+    return std::nullopt;
+  }
   return timefmt::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
          h * 3600 + mi * 60 - kUtc8;
 }
@@ -209,7 +237,7 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
   auto expires = QueryGet(q, "Expires");
   if (QueryGet(q, "OSSAccessKeyId") && QueryGet(q, "Signature") && expires) {
     info.kind = SignedUrlKind::kOss;
-    if (auto e = str::ParseInt64(*expires)) info.oss_expires = *e;
+    info.oss_expires = UrlTime(str::ParseInt64(*expires));
     info.bare_query =
         QueryRemove(url->query, {"OSSAccessKeyId", "Expires", "Signature", "security-token"});
     return info;
@@ -223,9 +251,9 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
       std::string iso = date->substr(0, 4) + "-" + date->substr(4, 2) + "-" + date->substr(6, 2) +
                         "T" + date->substr(9, 2) + ":" + date->substr(11, 2) + ":" +
                         date->substr(13, 2) + "Z";
-      auto t = timefmt::ParseIso8601(iso);
-      auto e = str::ParseInt64(*exp);
-      if (t && e) info.oss_expires = *t + *e;
+      auto t = UrlTime(timefmt::ParseIso8601(iso));
+      auto e = UrlTime(str::ParseInt64(*exp));  // seconds after the date
+      if (t && e) info.oss_expires = UrlTime(*t + *e);
     }
     info.bare_query = QueryRemove(url->query, {"x-oss-signature", "x-oss-date", "x-oss-expires",
                                                "x-oss-credential", "x-oss-signature-version",
@@ -236,23 +264,18 @@ std::optional<SignedUrlInfo> ParseSignedUrl(std::string_view text, const ParseOp
     auto parts = str::Split(*ak, '-');
     if (parts.size() == 4) {
       info.kind = SignedUrlKind::kCdnA;
-      if (auto t = str::ParseInt64(parts[0])) info.cdn_timestamp = *t;
+      info.cdn_timestamp = UrlTime(str::ParseInt64(parts[0]));
       info.cdn_rand = parts[1];
       info.cdn_uid = parts[2];
       info.bare_query = QueryRemove(url->query, {"auth_key"});
       return info;
     }
   }
-  auto c2h = QueryGet(q, opts.c2_hash_param);
-  auto c2t = QueryGet(q, opts.c2_time_param);
-  if (c2h && c2t && c2h->size() == 32 && IsHexString(*c2h)) {
-    auto t = ParseHexTimestamp(*c2t);
-    if (t && PlausibleTime(*t)) {
-      info.kind = SignedUrlKind::kCdnC2;
-      info.cdn_timestamp = *t;
-      info.bare_query = QueryRemove(url->query, {opts.c2_hash_param, opts.c2_time_param});
-      return info;
-    }
+  if (auto t = FormTwoTimestamp(QueryGet(q, opts.c2_hash_param), QueryGet(q, opts.c2_time_param))) {
+    info.kind = SignedUrlKind::kCdnC2;
+    info.cdn_timestamp = UrlTime(*t);
+    info.bare_query = QueryRemove(url->query, {opts.c2_hash_param, opts.c2_time_param});
+    return info;
   }
   std::string_view a, b, rest;
   if (SplitTwoSegments(url->path, &a, &b, &rest)) {
@@ -286,7 +309,11 @@ std::string ResignCdnUrl(const SignedUrlInfo& info, int64_t timestamp, std::stri
   std::string path = info.bare_path;
   switch (info.kind) {
     case SignedUrlKind::kCdnA:
-      append("auth_key=" + CdnSignTypeA(info.bare_path, timestamp, info.cdn_rand, info.cdn_uid, key));
+      // rand and uid are as the query decoded them: encoded again, a '&'
+      // or '%' in them stays part of the value (digits, letters and '-'
+      // are left as they are).
+      append("auth_key=" +
+             str::PercentEncode(CdnSignTypeA(info.bare_path, timestamp, info.cdn_rand, info.cdn_uid, key)));
       break;
     case SignedUrlKind::kCdnB:
       path = CdnSignTypeB(info.bare_path, timestamp, key);
@@ -339,7 +366,7 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
                       std::string(key));
       });
       if (!ok) return AuthVerdict::kBadSignature;
-      return *ts + delta_seconds < now ? AuthVerdict::kExpired : AuthVerdict::kOk;
+      return Expired(*ts, delta_seconds, now) ? AuthVerdict::kExpired : AuthVerdict::kOk;
     }
     case CdnAuthType::kB: {
       std::string_view a, b, rest;
@@ -351,7 +378,7 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
         return Md5Hex(std::string(key) + std::string(a) + std::string(rest));
       });
       if (!ok) return AuthVerdict::kBadSignature;
-      return *ts + delta_seconds < now ? AuthVerdict::kExpired : AuthVerdict::kOk;
+      return Expired(*ts, delta_seconds, now) ? AuthVerdict::kExpired : AuthVerdict::kOk;
     }
     case CdnAuthType::kC: {
       std::string hash, ts_hex;
@@ -359,13 +386,15 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
       auto h = QueryGet(q, opts.c2_hash_param);
       auto t = QueryGet(q, opts.c2_time_param);
       std::string_view a, b, rest;
-      if (h && t) {
+      if (FormTwoTimestamp(h, t)) {
         hash = *h;
         ts_hex = *t;
       } else if (SplitTwoSegments(path, &a, &b, &rest) && a.size() == 32 && IsHexString(a)) {
         hash = std::string(a);
         ts_hex = std::string(b);
         signed_path = std::string(rest);
+      } else if (h && t) {
+        return AuthVerdict::kMalformed;
       } else {
         return AuthVerdict::kMissing;
       }
@@ -376,7 +405,7 @@ AuthVerdict VerifyCdnRequest(CdnAuthType type, std::string_view path, std::strin
         return Md5Hex(std::string(key) + signed_path + ts_hex);
       });
       if (!ok) return AuthVerdict::kBadSignature;
-      return *ts + delta_seconds < now ? AuthVerdict::kExpired : AuthVerdict::kOk;
+      return Expired(*ts, delta_seconds, now) ? AuthVerdict::kExpired : AuthVerdict::kOk;
     }
   }
   return AuthVerdict::kMalformed;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cache/extent_header.h"
 #include "vodfs/util/crc32c.h"
 #include "vodfs/util/log.h"
 #include "vodfs/util/strings.h"
@@ -22,7 +23,7 @@ namespace vodfs::cache {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'O', 'D', 'F', 'S', 'E', 'X', '1'};
-constexpr size_t kHeaderSize = 4096;
+constexpr size_t kHeaderSize = kExtentHeaderSize;
 constexpr size_t kRecordsOffset = 2048;
 constexpr size_t kRecordSize = 16;
 constexpr size_t kStringsOffset = 40;
@@ -136,20 +137,9 @@ Result<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskTierOptions& options)
   return t;
 }
 
-namespace {
-
-// Reads and checks an extent header. Returns false if it is not one.
-struct Header {
-  uint32_t block_size, bpe;
-  uint64_t index;
-  std::string object, ref;
-  StoredVersion version;
-  std::vector<uint32_t> len, crc;
-};
-
-bool ReadHeader(int fd, Header* h) {
-  char buf[kHeaderSize];
-  if (!PreadAll(fd, buf, kHeaderSize, 0) || std::memcmp(buf, kMagic, 8) != 0) return false;
+bool ParseExtentHeader(std::string_view bytes, ExtentHeader* h) {
+  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, 8) != 0) return false;
+  const char* buf = bytes.data();
   h->block_size = GetLe<uint32_t>(buf + 8);
   h->bpe = GetLe<uint32_t>(buf + 12);
   h->index = GetLe<uint64_t>(buf + 16);
@@ -179,6 +169,44 @@ bool ReadHeader(int fd, Header* h) {
     }
   }
   return true;
+}
+
+std::string EncodeExtentHeader(const ExtentHeader& e) {
+  std::string out(kHeaderSize, '\0');
+  char* h = out.data();
+  std::memcpy(h, kMagic, 8);
+  PutLe<uint32_t>(h + 8, e.block_size);
+  PutLe<uint32_t>(h + 12, e.bpe);
+  PutLe<uint64_t>(h + 16, e.index);
+  PutLe<uint64_t>(h + 24, e.version.size);
+  const std::string* strs[4] = {&e.object, &e.ref, &e.version.etag, &e.version.last_modified};
+  size_t total = 0;
+  for (auto* x : strs) total += x->size();
+  if (kStringsOffset + total <= kRecordsOffset) {
+    char* p = h + kStringsOffset;
+    for (int i = 0; i < 4; ++i) {
+      PutLe<uint16_t>(h + 32 + 2 * i, static_cast<uint16_t>(strs[i]->size()));
+      std::memcpy(p, strs[i]->data(), strs[i]->size());
+      p += strs[i]->size();
+    }
+  }
+  for (size_t i = 0; i < e.len.size() && i < e.bpe && i < 128; ++i) {
+    if (e.len[i] == 0) continue;
+    const uint32_t crc = i < e.crc.size() ? e.crc[i] : 0;
+    char* r = h + kRecordsOffset + i * kRecordSize;
+    PutLe<uint32_t>(r, e.len[i]);
+    PutLe<uint32_t>(r + 4, crc);
+    PutLe<uint64_t>(r + 8, Check(e.len[i], crc, e.index * e.bpe + i));
+  }
+  return out;
+}
+
+namespace {
+
+// Reads and checks an extent header. Returns false if it is not one.
+bool ReadHeader(int fd, ExtentHeader* h) {
+  char buf[kHeaderSize];
+  return PreadAll(fd, buf, kHeaderSize, 0) && ParseExtentHeader(std::string_view(buf, kHeaderSize), h);
 }
 
 template <typename F>
@@ -226,7 +254,7 @@ Status DiskTier::Init() {
   std::vector<std::shared_ptr<Extent>> found;
   ForEachExtentFile(root, [&](const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    Header h;
+    ExtentHeader h;
     struct stat fst {};
     bool ok = fd >= 0 && ReadHeader(fd, &h) && h.block_size == options_.block_size &&
               h.bpe == options_.blocks_per_extent && ::fstat(fd, &fst) == 0;
@@ -502,24 +530,15 @@ int DiskTier::OpenExtent(Extent& e, std::shared_ptr<Fd>* fd_out, std::shared_ptr
   auto fd = std::make_shared<Fd>(f);
   struct stat st {};
   if (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(kHeaderSize)) {
-    char h[kHeaderSize] = {};
-    std::memcpy(h, kMagic, 8);
-    PutLe<uint32_t>(h + 8, static_cast<uint32_t>(options_.block_size));
-    PutLe<uint32_t>(h + 12, static_cast<uint32_t>(options_.blocks_per_extent));
-    PutLe<uint64_t>(h + 16, e.index);
-    PutLe<uint64_t>(h + 24, e.version.size);
-    const std::string* strs[4] = {&e.object, &e.ref, &e.version.etag, &e.version.last_modified};
-    size_t total = 0;
-    for (auto* x : strs) total += x->size();
-    if (kStringsOffset + total <= kRecordsOffset) {
-      char* p = h + kStringsOffset;
-      for (int i = 0; i < 4; ++i) {
-        PutLe<uint16_t>(h + 32 + 2 * i, static_cast<uint16_t>(strs[i]->size()));
-        std::memcpy(p, strs[i]->data(), strs[i]->size());
-        p += strs[i]->size();
-      }
-    }
-    if (int err = PwriteAll(f, h, kHeaderSize, 0)) return err;
+    ExtentHeader header;
+    header.block_size = static_cast<uint32_t>(options_.block_size);
+    header.bpe = options_.blocks_per_extent;
+    header.index = e.index;
+    header.object = e.object;
+    header.ref = e.ref;
+    header.version = e.version;
+    const std::string h = EncodeExtentHeader(header);
+    if (int err = PwriteAll(f, h.data(), kHeaderSize, 0)) return err;
   }
   std::shared_ptr<Fd> direct;
   if (direct_io_) {
@@ -685,7 +704,7 @@ Result<DiskStats> DiskTier::Inspect(const std::string& dir) {
   if (::stat(dir.c_str(), &st) != 0) return s;
   ForEachExtentFile(dir + "/v1", [&](const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    Header h;
+    ExtentHeader h;
     if (fd >= 0 && ReadHeader(fd, &h)) {
       ++s.extents;
       s.bytes += kHeaderSize;

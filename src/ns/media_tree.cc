@@ -1,10 +1,14 @@
 #include "ns/media_tree.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "vodfs/util/strings.h"
 
@@ -32,6 +36,21 @@ template <typename T>
 bool Get(const json& j, const char* key, T* out) {
   auto it = j.find(key);
   if (it == j.end()) return false;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Only an integer that T holds: the details never have others, and a
+    // float or a value out of range does not convert (to itself or at all).
+    if (it->is_number_unsigned()) {
+      const uint64_t v = it->get<uint64_t>();
+      if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
+      *out = static_cast<T>(v);
+      return true;
+    }
+    if (!it->is_number_integer()) return false;
+    const int64_t v = it->get<int64_t>();  // negative: unsigned ones are above
+    if (std::is_unsigned_v<T> || v < static_cast<int64_t>(std::numeric_limits<T>::min())) return false;
+    *out = static_cast<T>(v);
+    return true;
+  }
   try {
     *out = it->get<T>();
   } catch (const json::exception&) {
@@ -70,6 +89,9 @@ Result<TreeNode> NodeFrom(const json& j) {
   n.kind = static_cast<Kind>(kind);
   n.dir_type = static_cast<DirType>(dir);
   n.content = static_cast<Content>(content);
+  // Directory types are for directories (an HLS-typed file was filled with
+  // segments as if it were a directory).
+  if (n.kind != Kind::kDir && n.dir_type != DirType::kMedia) return bad("a file has a directory's type");
   if (auto r = j.find("r"); r != j.end()) {
     int role = 0;
     if (!r->is_object() || !Get(*r, "role", &role) || role < 0 || role > static_cast<int>(resolve::Role::kImage) ||
@@ -239,10 +261,29 @@ Result<MediaTree> MediaTree::Parse(std::string_view body) {
     t.nodes_.push_back(std::move(node));
   }
   t.Index();
+  // Only the shape Build makes: every node hangs from a directory, and
+  // directories lead from it to the root (no cycles); an HLS directory's
+  // nodes are kept with the stream's own details (AttachSerialized), so
+  // none hangs from one here. Each node is walked once.
+  std::unordered_map<uint16_t, bool> reaches_root = {{kSelfLocal, true}};  // false: on this walk
   for (const auto& n : t.nodes_) {
-    if (n.local != kSelfLocal && !t.Find(n.parent)) {
-      return Error(ErrorCode::kDataLoss, "damaged details in the index: a node without its parent");
+    std::vector<uint16_t> walk;
+    for (const TreeNode* up = &n;;) {
+      auto known = reaches_root.find(up->local);
+      if (known != reaches_root.end()) {
+        if (!known->second) return Error(ErrorCode::kDataLoss, "damaged details in the index: a cycle of nodes");
+        break;
+      }
+      reaches_root[up->local] = false;
+      walk.push_back(up->local);
+      const TreeNode* parent = t.Find(up->parent);
+      if (!parent) return Error(ErrorCode::kDataLoss, "damaged details in the index: a node without its parent");
+      if (parent->kind != Kind::kDir || parent->dir_type == DirType::kHls) {
+        return Error(ErrorCode::kDataLoss, "damaged details in the index: a node under a file or an HLS directory");
+      }
+      up = parent;
     }
+    for (uint16_t l : walk) reaches_root[l] = true;
   }
   return t;
 }

@@ -43,6 +43,13 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 
 }  // namespace
 
+bool IsCivilDate(int64_t y, unsigned m, unsigned d) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return false;
+  const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = FloorDiv(y, 400);
@@ -133,6 +140,10 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
   // IMF-fixdate only: "Sun, 06 Nov 1994 08:49:37 GMT".
   s = str::Trim(s);
   if (s.size() != 29 || s[3] != ',' || s.substr(26) != "GMT") return std::nullopt;
+  for (size_t at : {4, 7, 11, 16, 25}) {
+    if (s[at] != ' ') return std::nullopt;
+  }
+  if (s[19] != ':' || s[22] != ':') return std::nullopt;
   int d, y, h, mi, sec;
   if (!Digits(s, 5, 2, &d) || !Digits(s, 12, 4, &y) || !Digits(s, 17, 2, &h) ||
       !Digits(s, 20, 2, &mi) || !Digits(s, 23, 2, &sec))
@@ -142,7 +153,10 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
   for (int i = 0; i < 12; ++i) {
     if (mon == kMonths[i]) m = i + 1;
   }
-  if (!m) return std::nullopt;
+  if (!m || !IsCivilDate(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) || h > 23 || mi > 59 ||
+      sec > 60) {
+    return std::nullopt;
+  }
   return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * 86400 +
          h * 3600 + mi * 60 + sec;
 }

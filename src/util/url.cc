@@ -5,6 +5,27 @@
 #include "vodfs/util/strings.h"
 
 namespace vodfs {
+namespace {
+
+// A host name or IPv4 address: none of the bytes that delimit the parts of
+// a URL or may not appear in one (controls, space, brackets, ':').
+bool IsName(std::string_view host) {
+  for (unsigned char c : host) {
+    if (c <= 0x20 || c == 0x7f || c == '[' || c == ']' || c == ':') return false;
+  }
+  return !host.empty();
+}
+
+// What brackets hold: an IPv6 address (hex digits, ':' and the '.' of an
+// embedded IPv4 address).
+bool IsIpv6(std::string_view host) {
+  for (char c : host) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+  }
+  return host.find(':') != std::string_view::npos;
+}
+
+}  // namespace
 
 std::optional<Url> Url::Parse(std::string_view text) {
   Url u;
@@ -21,7 +42,8 @@ std::optional<Url> Url::Parse(std::string_view text) {
   if (authority.front() == '[') {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return std::nullopt;
-    u.host = std::string(authority.substr(1, close - 1));
+    u.host = str::ToLower(authority.substr(1, close - 1));
+    if (!IsIpv6(u.host)) return std::nullopt;
     authority = authority.substr(close + 1);
     if (!authority.empty()) {
       if (authority.front() != ':') return std::nullopt;
@@ -38,8 +60,9 @@ std::optional<Url> Url::Parse(std::string_view text) {
       authority = authority.substr(0, pc);
     }
     u.host = str::ToLower(authority);
+    // Only a host Origin() renders back as it came is a host.
+    if (!IsName(u.host)) return std::nullopt;
   }
-  if (u.host.empty()) return std::nullopt;
   size_t hash = rest.find('#');
   if (hash != std::string_view::npos) rest = rest.substr(0, hash);
   size_t q = rest.find('?');
@@ -105,7 +128,11 @@ std::optional<std::string> ResolveUrl(std::string_view base, std::string_view re
   }
   auto b = Url::Parse(base);
   if (!b) return std::nullopt;
-  if (ref.substr(0, 2) == "//") return b->scheme + ":" + std::string(ref);
+  if (ref.substr(0, 2) == "//") {
+    std::string absolute = b->scheme + ":" + std::string(ref);
+    if (!Url::Parse(absolute)) return std::nullopt;
+    return absolute;
+  }
   std::string path, query;
   size_t q = ref.find('?');
   std::string_view ref_path = ref.substr(0, q);

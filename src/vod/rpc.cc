@@ -166,6 +166,21 @@ Error DecodeApiError(std::string_view action, int http_status, std::string_view 
   return e;
 }
 
+std::optional<Error> ApiAnswerError(std::string_view action, int http_status, std::string_view body) {
+  if (http_status != 200) return DecodeApiError(action, http_status, body);
+  // pop-core's rule: a 200 carrying a Code that is not a success is an error.
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(ErrorCode::kBadResponse,
+                 std::string(action) + ": the API answered 200 with a body that is not a JSON object");
+  }
+  static const std::set<std::string> kOk = {"200", "OK", "Success", "success"};
+  if (!j.contains("Code") || !j["Code"].is_string() || kOk.count(j["Code"].get<std::string>())) {
+    return std::nullopt;
+  }
+  return DecodeApiError(action, 200, body);
+}
+
 bool IsRetryableApiError(const Error& e) {
   switch (e.code) {
     case ErrorCode::kThrottled:
@@ -230,18 +245,10 @@ Result<std::string> RpcClient::Call(std::string_view action_view, const Params& 
       last.message = action + ": " + last.message;
       if (last.code != ErrorCode::kUnavailable && last.code != ErrorCode::kDeadlineExceeded) break;
     } else if (resp->status == 200) {
-      // pop-core's rule: a 200 carrying a Code that is not a success is an error.
-      json j = json::parse(resp->body, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        last = Error(ErrorCode::kBadResponse, action + ": the API answered 200 with a body that is not a JSON object");
-        break;
-      }
-      static const std::set<std::string> kOk = {"200", "OK", "Success", "success"};
-      if (!j.contains("Code") || !j["Code"].is_string() || kOk.count(j["Code"].get<std::string>())) {
-        return std::move(resp->body);
-      }
-      last = DecodeApiError(action, 200, resp->body);
-      if (!IsRetryableApiError(last)) break;
+      std::optional<Error> error = ApiAnswerError(action, 200, resp->body);
+      if (!error) return std::move(resp->body);
+      last = std::move(*error);
+      if (!IsRetryableApiError(last)) break;  // a body that is not JSON among them
     } else {
       last = DecodeApiError(action, resp->status, resp->body);
       if (last.code == ErrorCode::kUnauthenticated && creds->temporary() && !refreshed_credentials &&

@@ -70,7 +70,9 @@ std::string_view SignedUrlKindName(SignedUrlKind k);
 struct SignedUrlInfo {
   SignedUrlKind kind = SignedUrlKind::kUnsigned;
   // OSS: absolute expiry from Expires. CDN: the signing timestamp (the URL
-  // stays valid until timestamp + the domain's validity window).
+  // stays valid until timestamp + the domain's validity window). Unix
+  // seconds from 1970 to 9999; a value outside is not read as a time (the
+  // kind is still recognised).
   std::optional<int64_t> oss_expires;
   std::optional<int64_t> cdn_timestamp;
   // The object path with the signature removed (type B/C segments stripped),

@@ -15,7 +15,11 @@ std::string FormatIso8601(int64_t unix_seconds);
 std::optional<int64_t> ParseIso8601(std::string_view s);
 // "Thu, 17 Nov 2005 18:49:58 GMT".
 std::string FormatHttpDate(int64_t unix_seconds);
+// IMF-fixdate only; a day, hour, minute or second out of its range (a leap
+// second 60 is in range) is not a date.
 std::optional<int64_t> ParseHttpDate(std::string_view s);
+// Whether y-m-d is a day of the proleptic Gregorian calendar.
+bool IsCivilDate(int64_t y, unsigned m, unsigned d);
 // Days since 1970-01-01 for a civil date, and back (proleptic Gregorian).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d);

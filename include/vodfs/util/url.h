@@ -9,6 +9,9 @@
 
 namespace vodfs {
 
+// Parse accepts host names and IPv4 addresses (without the bytes that
+// delimit URL parts: controls, space, brackets, ':') and IPv6 addresses in
+// brackets; a parsed URL renders (ToString) to a URL that parses the same.
 struct Url {
   std::string scheme;  // "http" or "https", lower-case
   std::string host;    // without brackets for IPv6

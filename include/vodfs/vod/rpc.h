@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,12 @@ http::Request BuildSignedRequest(const RequestSpec& spec);
 // Decodes an error answer: Code, Message, RequestId from a JSON body (or
 // XML), mapped to an ErrorCode. `action` prefixes the message.
 Error DecodeApiError(std::string_view action, int http_status, std::string_view body);
+// What an HTTP answer of the API means: nothing for a success (a 200 whose
+// body is a JSON object without a Code, or with a success Code), else the
+// Error it carries: a 200 with a body that is not a JSON object is
+// kBadResponse, a 200 with a failure Code and every other status are
+// decoded by DecodeApiError. No I/O; what RpcClient::Call retries on.
+std::optional<Error> ApiAnswerError(std::string_view action, int http_status, std::string_view body);
 bool IsRetryableApiError(const Error& e);
 
 struct RpcOptions {

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "auth/credential_files.h"
 #include "emulator/emulator.h"
 #include "support/temp_dir.h"
 #include "vodfs/util/log.h"
@@ -252,6 +253,45 @@ TEST(RefreshingProviderTest, ShortLivedCredentialsRenewAfterThreeQuarters) {
   clock.Advance(std::chrono::seconds(11));
   ASSERT_TRUE(p.Get().ok());
   EXPECT_EQ(fetches, 2);
+}
+
+TEST(CredentialFilesTest, IniSectionsKeysAndComments) {
+  IniSections ini = ParseIni(
+      "top = level\n[default]\n type = access_key \naccess_key_id=AK\n# comment\n; other\n"
+      "no equals sign\n[ other ]\r\nrole_name = r = 1\n[empty]\n");
+  EXPECT_EQ(ini[""]["top"], "level");
+  EXPECT_EQ(ini["default"]["type"], "access_key");
+  EXPECT_EQ(ini["default"]["access_key_id"], "AK");
+  EXPECT_EQ(ini["default"].size(), 2u);
+  EXPECT_EQ(ini["other"]["role_name"], "r = 1");
+  EXPECT_TRUE(ini.count("empty"));
+  EXPECT_TRUE(ParseIni("").empty());
+}
+
+TEST(CredentialFilesTest, CliConfigProfilesByNameOrCurrent) {
+  const std::string text = R"({"current": "b", "profiles": [
+      {"name": "a", "mode": "AK", "access_key_id": "A"},
+      {"name": "b", "mode": "StsToken", "sts_token": "T", "region_id": "cn-beijing", "n": 5},
+      {"name": "b", "mode": "AK"}]})";
+  auto current = ParseCliConfig(text, "");
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(current->found);
+  EXPECT_EQ(current->name, "b");
+  EXPECT_EQ(current->Field("mode"), "StsToken");  // the first of that name
+  EXPECT_EQ(current->Field("region_id"), "cn-beijing");
+  EXPECT_EQ(current->Field("n"), "");  // not a string
+  auto a = ParseCliConfig(text, "a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->Field("access_key_id"), "A");
+  auto missing = ParseCliConfig(text, "c");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->found);
+  auto fallback = ParseCliConfig(R"({"profiles": {"name": "default"}})", "");
+  ASSERT_TRUE(fallback.ok());
+  EXPECT_EQ(fallback->name, "default");
+  EXPECT_FALSE(fallback->found);
+  EXPECT_FALSE(ParseCliConfig("[]", "").ok());
+  EXPECT_FALSE(ParseCliConfig("{\"profiles\": [", "").ok());
 }
 
 TEST(ParseCredentialsJsonTest, Variants) {

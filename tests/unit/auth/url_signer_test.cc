@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "vodfs/auth/crypto.h"
+#include "vodfs/util/url.h"
 
 namespace vodfs::auth {
 namespace {
@@ -104,6 +105,21 @@ TEST(CdnSignerTest, TypeBExample) {
             "/202108010000/61c232c4b7ab429fd578207629617bd7/video/standard/test.mp4");
 }
 
+TEST(CdnSignerTest, TypeBTimestampsAreMinutesThatExist) {
+  EXPECT_EQ(ParseCdnTypeBTimestamp("202108010000"), 1627747200);
+  EXPECT_EQ(ParseCdnTypeBTimestamp("202402292359"), ParseCdnTypeBTimestamp("202403010000").value() - 60);
+  // 30 February was read as 2 March, so a path segment that is no time
+  // could make an unsigned URL look signed.
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202102300000"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202104310000"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202302290000"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202108012400"));
+  EXPECT_FALSE(ParseCdnTypeBTimestamp("202108010060"));
+  for (const char* t : {"202108010000", "200001010000", "209912312359"}) {
+    EXPECT_EQ(CdnTypeBTimestamp(ParseCdnTypeBTimestamp(t).value()), t);
+  }
+}
+
 TEST(CdnSignerTest, TypeCExample) {
   EXPECT_EQ(CdnSignTypeC("/video/standard/test.mp4", 1627747200, "aliyunvodexp1234"),
             "/6eb48814d66e1e4e56cbeafae4cafc9e/61057380/video/standard/test.mp4");
@@ -159,6 +175,35 @@ TEST(SignedUrlParseTest, ReadsExpiryOfEveryKind) {
   EXPECT_FALSE(ParseSignedUrl("not a url"));
 }
 
+TEST(SignedUrlParseTest, ValuesThatAreNoTimesAreNotReadAsTimes) {
+  // x-oss-expires is added to x-oss-date: a huge one overflowed; and the URL
+  // broker adds lifetimes to what it reads, which overflowed for the others.
+  auto v4 = ParseSignedUrl(
+      "https://b.oss-cn-shanghai.aliyuncs.com/a.mp4?x-oss-date=20240101T000000Z&"
+      "x-oss-expires=9223372036854775807&x-oss-signature=ab");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->kind, SignedUrlKind::kOssV4);
+  EXPECT_FALSE(v4->oss_expires);
+  auto v4ok = ParseSignedUrl(
+      "https://b.oss-cn-shanghai.aliyuncs.com/a.mp4?x-oss-date=20240101T000000Z&x-oss-expires=3600&"
+      "x-oss-signature=ab");
+  ASSERT_TRUE(v4ok);
+  EXPECT_EQ(v4ok->oss_expires, 1704067200 + 3600);
+  auto oss = ParseSignedUrl("http://b.oss.test/a.mp4?Expires=-9223372036854775808&OSSAccessKeyId=a&Signature=s");
+  ASSERT_TRUE(oss);
+  EXPECT_EQ(oss->kind, SignedUrlKind::kOss);
+  EXPECT_FALSE(oss->oss_expires);
+  auto a = ParseSignedUrl("http://cdn.test/a.mp4?auth_key=9223372036854775807-0-0-abc");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, SignedUrlKind::kCdnA);
+  EXPECT_FALSE(a->cdn_timestamp);
+  auto c2 = ParseSignedUrl("http://cdn.test/a.mp4?KEY1=6eb48814d66e1e4e56cbeafae4cafc9e&KEY2=616105738005738");
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(c2->kind, SignedUrlKind::kCdnC2);
+  EXPECT_FALSE(c2->cdn_timestamp);
+  EXPECT_EQ(ParseSignedUrl("http://cdn.test/a.mp4?auth_key=2000-0-0-abc")->cdn_timestamp, 2000);
+}
+
 TEST(SignedUrlParseTest, ResignReproducesTheDocumentedUrls) {
   const std::string key = "aliyunvodexp1234";
   auto a = ParseSignedUrl("http://example.aliyundoc.com/video/standard/test.mp4?auth_key=1-0-0-x");
@@ -182,6 +227,29 @@ TEST(SignedUrlParseTest, ResignReproducesTheDocumentedUrls) {
             "standard/test.mp4");
 }
 
+TEST(SignedUrlParseTest, ResignedTypeAFieldsSurviveTheQuery) {
+  // rand and uid as the query decodes them ("a&b", "u/1"); written back
+  // raw, '&' cut the auth_key short and the origin refused the signature.
+  const std::string key = "aliyunvodexp1234";
+  auto a = ParseSignedUrl("http://h.example.com/v/x.mp4?k=1&auth_key=1600000000-a%26b-u%2F1-x");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->kind, SignedUrlKind::kCdnA);
+  EXPECT_EQ(a->cdn_rand, "a&b");
+  EXPECT_EQ(a->cdn_uid, "u/1");
+  const std::string resigned = ResignCdnUrl(*a, 1627747200, key);
+  auto again = ParseSignedUrl(resigned);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->kind, SignedUrlKind::kCdnA);
+  EXPECT_EQ(again->cdn_rand, "a&b");
+  EXPECT_EQ(again->cdn_uid, "u/1");
+  EXPECT_EQ(again->bare_query, "k=1");
+  auto url = Url::Parse(resigned);
+  ASSERT_TRUE(url);
+  std::string obj;
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kA, url->path, url->query, {key}, 1800, 1627747200, &obj),
+            AuthVerdict::kOk);
+}
+
 TEST(CdnVerifyTest, AllTypesAcceptValidRejectExpiredAndForged) {
   const std::string path = "/customerTrans/v1/HD.mp4";
   const std::vector<std::string> keys = {"primarykey123456", "backupkey1234567"};
@@ -198,6 +266,10 @@ TEST(CdnVerifyTest, AllTypesAcceptValidRejectExpiredAndForged) {
             AuthVerdict::kBadSignature);
   EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kA, path, "", keys, delta, ts, &obj),
             AuthVerdict::kMissing);
+  // A signed timestamp at the end of the range: ts + delta overflowed.
+  std::string far = CdnSignTypeA(path, INT64_MAX, "0", "0", keys[0]);
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kA, path, "auth_key=" + far, keys, delta, ts, &obj),
+            AuthVerdict::kOk);
 
   std::string b = CdnSignTypeB(path, ts, keys[0]);
   EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kB, b, "", keys, delta, ts + 10, &obj), AuthVerdict::kOk);
@@ -216,6 +288,30 @@ TEST(CdnVerifyTest, AllTypesAcceptValidRejectExpiredAndForged) {
             AuthVerdict::kOk);
   EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kC, path, "", keys, delta, ts, &obj),
             AuthVerdict::kMissing);
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kC, path, "KEY1=x&KEY2=y", keys, delta, ts, &obj),
+            AuthVerdict::kMalformed);
+}
+
+TEST(CdnVerifyTest, TypeCIsReadInTheFormTheClientParsedItIn) {
+  // A path-signed URL whose query has KEY1/KEY2 that are no signature: the
+  // client re-signs it in the path, and the verifier read the query.
+  const std::string key = "aliyunvodexp1234";
+  auto c = ParseSignedUrl(
+      "http://example.aliyundoc.com/6eb48814d66e1e4e56cbeafae4cafc9e/61057380/v/test.mp4?KEY1=6eb&KEY2=1=6");
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->kind, SignedUrlKind::kCdnC);
+  auto url = Url::Parse(ResignCdnUrl(*c, 1627747200, key));
+  ASSERT_TRUE(url);
+  std::string obj;
+  EXPECT_EQ(VerifyCdnRequest(CdnAuthType::kC, url->path, url->query, {key}, 1800, 1627747200, &obj),
+            AuthVerdict::kOk);
+  EXPECT_EQ(obj, "/v/test.mp4");
+  // A form-2 signature in the query is read as one by both.
+  auto c2 = CdnSignTypeC2("/v/test.mp4", 5, key);  // signed at an odd time
+  auto q = ParseSignedUrl("http://example.aliyundoc.com/v/test.mp4?KEY1=" + c2.hash + "&KEY2=" + c2.timestamp_hex);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->kind, SignedUrlKind::kCdnC2);
+  EXPECT_EQ(q->cdn_timestamp, 5);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "cache/extent_header.h"
 #include "support/temp_dir.h"
 
 namespace vodfs::cache {
@@ -68,6 +69,67 @@ TEST(DiskTierTest, BlocksAndVersionsSurviveAReopen) {
   EXPECT_EQ(v->size, 100000u);
   EXPECT_EQ(v->etag, "\"e\"");
   EXPECT_EQ((*t)->Stats().bytes, 3 * 4096 + 20 * kBs + 100);
+}
+
+TEST(ExtentHeaderTest, WrittenHeadersParseWithTheirIdentityAndRecords) {
+  TempDir d;
+  {
+    auto t = DiskTier::Open(Opts(d.path() + "/c"));
+    ASSERT_TRUE(t.ok()) << t.error().ToString();
+    (*t)->Describe("obj#1:e", "source/v1", {100000, "\"e\"", "lm"});
+    (*t)->Put({"obj#1:e", 9}, Data('a'));
+    (*t)->Put({"obj#1:e", 10}, Data('b', 100));
+  }
+  auto files = ExtentFiles(d.path());
+  ASSERT_EQ(files.size(), 1u);
+  std::string bytes(kExtentHeaderSize, '\0');
+  int fd = ::open(files[0].c_str(), O_RDONLY);
+  ASSERT_EQ(::pread(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+  ExtentHeader h;
+  ASSERT_TRUE(ParseExtentHeader(bytes, &h));
+  EXPECT_EQ(h.block_size, kBs);
+  EXPECT_EQ(h.bpe, 8u);
+  EXPECT_EQ(h.index, 1u);
+  EXPECT_EQ(h.object, "obj#1:e");
+  EXPECT_EQ(h.ref, "source/v1");
+  EXPECT_EQ(h.version.size, 100000u);
+  EXPECT_EQ(h.version.etag, "\"e\"");
+  EXPECT_EQ(h.version.last_modified, "lm");
+  EXPECT_EQ(h.len, (std::vector<uint32_t>{0, kBs, 100, 0, 0, 0, 0, 0}));
+  // Encoding what was parsed gives the same header back.
+  ExtentHeader again;
+  ASSERT_TRUE(ParseExtentHeader(EncodeExtentHeader(h), &again));
+  EXPECT_EQ(again.object, h.object);
+  EXPECT_EQ(again.len, h.len);
+  EXPECT_EQ(again.crc, h.crc);
+}
+
+TEST(ExtentHeaderTest, RejectsWhatIsNotAHeaderAndDropsRecordsThatFailTheirCheck) {
+  ExtentHeader h;
+  h.block_size = 1024;
+  h.bpe = 4;
+  h.index = 3;
+  h.object = "o";
+  h.len = {0, 512, 1024, 0};
+  h.crc = {0, 7, 8, 0};
+  std::string bytes = EncodeExtentHeader(h);
+  ExtentHeader out;
+  EXPECT_FALSE(ParseExtentHeader(bytes.substr(0, 4095), &out));
+  std::string other = bytes;
+  other[7] = '2';
+  EXPECT_FALSE(ParseExtentHeader(other, &out));
+  std::string too_many = bytes;
+  too_many[12] = static_cast<char>(129);
+  EXPECT_FALSE(ParseExtentHeader(too_many, &out));
+  std::string overrun = bytes;
+  overrun[32] = static_cast<char>(0xff);
+  overrun[33] = static_cast<char>(0x07);  // 2047 bytes of object from offset 40
+  EXPECT_FALSE(ParseExtentHeader(overrun, &out));
+  std::string torn = bytes;
+  torn[2048 + 16 + 4] ^= 1;  // block 1's CRC no longer matches its check
+  ASSERT_TRUE(ParseExtentHeader(torn, &out));
+  EXPECT_EQ(out.len, (std::vector<uint32_t>{0, 0, 1024, 0}));
 }
 
 TEST(DiskTierTest, CorruptedAndTornBlocksAreDetectedNeverServed) {

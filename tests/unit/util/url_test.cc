@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace vodfs {
 namespace {
 
@@ -33,6 +35,27 @@ TEST(UrlTest, Parse) {
   EXPECT_FALSE(Url::Parse("no scheme"));
 }
 
+TEST(UrlTest, HostsThatAreNotHostsAreRefused) {
+  // Each was taken for a host that renders to another URL: "a[::1]" came
+  // back as "[a[::1]]", which parses to the host "a[::1".
+  EXPECT_FALSE(Url::Parse("http://a[::1]:8080/x"));
+  EXPECT_FALSE(Url::Parse("http://a]b/x"));
+  EXPECT_FALSE(Url::Parse("http://::1:80/x"));  // IPv6 needs brackets
+  EXPECT_FALSE(Url::Parse("http://a b/x"));
+  EXPECT_FALSE(Url::Parse(std::string("http://a\0b/x", 12)));
+  EXPECT_FALSE(Url::Parse("http://[example]/x"));  // brackets hold IPv6 only
+  EXPECT_FALSE(Url::Parse("http://[]/x"));
+  auto v6 = Url::Parse("http://[FE80::1]:8/x");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "fe80::1");
+  for (const char* text : {"http://[fe80::1]:8/x?q=1", "https://outin-b_1.oss-cn-shanghai.aliyuncs.com/sv/a.mp4",
+                           "http://127.0.0.1:1/"}) {
+    auto u = Url::Parse(text);
+    ASSERT_TRUE(u) << text;
+    EXPECT_EQ(u->ToString(), text);
+  }
+}
+
 TEST(UrlTest, Query) {
   auto q = ParseQuery("a=1&b=%2F&a=2&flag&c=x+y");
   ASSERT_EQ(q.size(), 5u);
@@ -52,6 +75,10 @@ TEST(UrlTest, Resolve) {
   EXPECT_EQ(ResolveUrl(base, "https://other/z.ts"), "https://other/z.ts");
   EXPECT_EQ(ResolveUrl(base, "//other/z.ts"), "http://other/z.ts");
   EXPECT_FALSE(ResolveUrl("relative", "x"));
+  // A reference that does not make a URL is refused, not handed on.
+  EXPECT_FALSE(ResolveUrl(base, "//other:/z.ts"));
+  EXPECT_FALSE(ResolveUrl(base, "//a b/z.ts"));
+  EXPECT_FALSE(ResolveUrl(base, "ftp://other/z.ts"));
 }
 
 }  // namespace

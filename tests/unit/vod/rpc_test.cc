@@ -231,6 +231,26 @@ TEST(DecodeApiErrorTest, MapsCodesAndRedacts) {
   log::ClearRegisteredSecrets();
 }
 
+TEST(ApiAnswerErrorTest, SuccessesFailureCodesAndBodiesThatAreNotJson) {
+  EXPECT_FALSE(ApiAnswerError("Op", 200, kOk));
+  EXPECT_FALSE(ApiAnswerError("Op", 200, R"({"Code":"Success","Total":0})"));
+  EXPECT_FALSE(ApiAnswerError("Op", 200, R"({"Code":7})"));  // not a string: not a Code
+  auto coded = ApiAnswerError("Op", 200, ErrBody("Throttling.User"));
+  ASSERT_TRUE(coded);
+  EXPECT_EQ(coded->code, ErrorCode::kThrottled);
+  EXPECT_EQ(coded->http_status, 200);
+  for (const char* body : {"<html>proxy page</html>", "[1,2]", ""}) {
+    auto bad = ApiAnswerError("Op", 200, body);
+    ASSERT_TRUE(bad) << body;
+    EXPECT_EQ(bad->code, ErrorCode::kBadResponse) << body;
+    EXPECT_EQ(bad->message.rfind("Op: ", 0), 0u) << bad->message;
+  }
+  auto gone = ApiAnswerError("Op", 404, ErrBody("InvalidVideo.NotFound"));
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->code, ErrorCode::kNotFound);
+  EXPECT_EQ(gone->service_code, "InvalidVideo.NotFound");
+}
+
 TEST_F(RpcTest, ClientSideRateLimitSpacesCallsAtTheDocumentedQps) {
   http_.Push(FakeHttpClient::Reply(200, kOk));
   RpcClient rpc = Make();
