@@ -4,8 +4,14 @@
 
 namespace vodfs::cache {
 
-BlockCache::BlockCache(uint64_t memory_budget, SecondTier* second, size_t shards)
-    : budget_(memory_budget), second_(second) {
+std::vector<Block> SecondTier::GetRun(const std::string& object, uint64_t first, uint64_t count) {
+  std::vector<Block> out;
+  out.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) out.push_back(Get({object, first + i}));
+  return out;
+}
+
+BlockCache::BlockCache(uint64_t memory_budget, size_t shards) : budget_(memory_budget) {
   if (shards == 0) shards = 1;
   for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
@@ -27,18 +33,9 @@ void BlockCache::EvictLocked(Shard& s, uint64_t shard_budget) {
   }
 }
 
-Block BlockCache::LookupMemory(const std::string& flat) {
-  Shard& s = ShardFor(flat);
-  std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.index.find(flat);
-  if (it == s.index.end()) return nullptr;
-  s.lru.splice(s.lru.begin(), s.lru, it->second);
-  return it->second->block;
-}
-
 void BlockCache::InsertMemory(const std::string& flat, Block block) {
   Shard& s = ShardFor(flat);
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   auto it = s.index.find(flat);
   if (it != s.index.end()) {
     s.bytes -= it->second->block->size();
@@ -53,126 +50,135 @@ void BlockCache::InsertMemory(const std::string& flat, Block block) {
 
 Block BlockCache::Lookup(const BlockKey& key) {
   const std::string flat = key.Flat();
-  if (Block b = LookupMemory(flat)) {
-    ++hits_;
-    return b;
-  }
-  if (second_) {
-    if (Block b = second_->Get(key)) {
-      ++second_hits_;
-      InsertMemory(flat, b);
-      return b;
-    }
-  }
-  return nullptr;
+  Shard& s = ShardFor(flat);
+  MutexLock lock(&s.mu);
+  auto it = s.index.find(flat);
+  if (it == s.index.end()) return nullptr;
+  s.lru.splice(s.lru.begin(), s.lru, it->second);
+  ++hits_;
+  return it->second->block;
 }
 
 bool BlockCache::PresentOrLoading(const BlockKey& key) {
   const std::string flat = key.Flat();
   {
     Shard& s = ShardFor(flat);
-    std::lock_guard<std::mutex> lock(s.mu);
+    MutexLock lock(&s.mu);
     if (s.index.count(flat)) return true;
   }
-  std::lock_guard<std::mutex> lock(loading_mu_);
+  MutexLock lock(&loading_mu_);
   return loading_.count(flat) > 0;
 }
 
 void BlockCache::Insert(const BlockKey& key, Block block) {
-  if (!block) return;
-  InsertMemory(key.Flat(), block);
-  if (second_) second_->Put(key, block);
+  if (block) InsertMemory(key.Flat(), std::move(block));
 }
 
-bool BlockCache::TryBeginLoad(const BlockKey& key) {
+std::optional<BlockCache::Claim> BlockCache::TryClaim(const BlockKey& key) {
   const std::string flat = key.Flat();
   {
     Shard& s = ShardFor(flat);
-    std::lock_guard<std::mutex> lock(s.mu);
-    if (s.index.count(flat)) return false;
+    MutexLock lock(&s.mu);
+    if (s.index.count(flat)) return std::nullopt;
   }
-  std::lock_guard<std::mutex> lock(loading_mu_);
-  if (loading_.count(flat)) return false;
-  loading_.emplace(flat, std::make_shared<Loading>());
+  auto l = std::make_shared<Loading>();
+  {
+    MutexLock lock(&loading_mu_);
+    if (!loading_.emplace(flat, l).second) return std::nullopt;
+  }
   ++misses_;
-  return true;
+  return Claim(this, key, std::move(l));
 }
 
-Block BlockCache::FromSecondTier(const BlockKey& key) {
-  if (!second_) return nullptr;
-  Block b = second_->Get(key);
-  if (b) ++second_hits_;
-  return b;
-}
-
-void BlockCache::CompleteLoad(const BlockKey& key, Result<Block> result, bool from_second_tier) {
-  const std::string flat = key.Flat();
-  if (result.ok() && *result) {
-    if (from_second_tier) {
-      InsertMemory(flat, *result);
-    } else {
-      Insert(key, *result);
-    }
-  }
-  std::shared_ptr<Loading> l;
+void BlockCache::Finish(const std::string& flat, const std::shared_ptr<Loading>& l, Result<Block> outcome) {
+  if (outcome.ok() && *outcome) InsertMemory(flat, *outcome);
   {
-    std::lock_guard<std::mutex> lock(loading_mu_);
+    MutexLock lock(&loading_mu_);
     auto it = loading_.find(flat);
-    if (it == loading_.end()) return;
-    l = it->second;
-    loading_.erase(it);
+    if (it != loading_.end() && it->second == l) loading_.erase(it);
   }
   {
-    std::lock_guard<std::mutex> lock(l->mu);
-    l->result = std::move(result);
+    MutexLock lock(&l->mu);
+    l->result = std::move(outcome);
     l->done = true;
   }
-  l->cv.notify_all();
+  l->cv.SignalAll();
+}
+
+BlockCache::Claim& BlockCache::Claim::operator=(Claim&& o) noexcept {
+  if (this != &o) {
+    if (loading_) Finish(Error(ErrorCode::kAborted, "the load of a block was abandoned"));
+    cache_ = o.cache_;
+    key_ = std::move(o.key_);
+    loading_ = std::move(o.loading_);
+  }
+  return *this;
+}
+
+BlockCache::Claim::~Claim() {
+  if (loading_) {
+    ++cache_->abandoned_;
+    Finish(Error(ErrorCode::kAborted, "the load of a block was abandoned"));
+  }
+}
+
+void BlockCache::Claim::Finish(Result<Block> outcome) {
+  std::shared_ptr<Loading> l = std::move(loading_);
+  loading_.reset();
+  cache_->Finish(key_.Flat(), l, std::move(outcome));
+}
+
+void BlockCache::Claim::Complete(Block block) {
+  if (!loading_) return;
+  if (!block) {
+    Finish(Error(ErrorCode::kInternal, "a load completed without a block"));
+    return;
+  }
+  Finish(std::move(block));
+}
+
+void BlockCache::Claim::Fail(const Error& why) {
+  if (loading_) Finish(why);
 }
 
 Result<Block> BlockCache::Await(const BlockKey& key) {
+  if (Block b = Lookup(key)) return b;
   const std::string flat = key.Flat();
-  if (Block b = LookupMemory(flat)) {
-    ++hits_;
-    return b;
-  }
   std::shared_ptr<Loading> l;
   {
-    std::lock_guard<std::mutex> lock(loading_mu_);
+    MutexLock lock(&loading_mu_);
     auto it = loading_.find(flat);
     if (it == loading_.end()) return Block();
     l = it->second;
   }
   ++collapsed_;
-  std::unique_lock<std::mutex> lock(l->mu);
-  l->cv.wait(lock, [&l] { return l->done; });
+  MutexLock lock(&l->mu);
+  while (!l->done) l->cv.Wait(&l->mu);
   return l->result;
 }
 
 Result<Block> BlockCache::GetOrLoad(const BlockKey& key, const Loader& load) {
   while (true) {
     if (Block b = Lookup(key)) return b;
-    if (TryBeginLoad(key)) {
-      if (Block b = FromSecondTier(key)) {
-        CompleteLoad(key, b, true);
-        return b;
+    if (auto claim = TryClaim(key)) {
+      Result<Block> r = load();
+      if (r.ok() && *r) {
+        claim->Complete(*r);
+      } else {
+        claim->Fail(r.ok() ? Error(ErrorCode::kInternal, "a load returned no block") : r.error());
       }
-      Result<std::string> data = load();
-      Result<Block> result = data.ok() ? Result<Block>(std::make_shared<const std::string>(std::move(data).value()))
-                                       : Result<Block>(data.error());
-      CompleteLoad(key, result);
-      return result;
+      return r;
     }
     auto waited = Await(key);
     if (!waited.ok() || *waited) return waited;
-    // Neither cached nor loading any more (evicted at once): try again.
+    // Neither in memory nor loading any more (evicted at once): again.
   }
 }
 
 void BlockCache::EraseObject(const std::string& object) {
   const std::string prefix = object + '\x1f';
   for (auto& sp : shards_) {
-    std::lock_guard<std::mutex> lock(sp->mu);
+    MutexLock lock(&sp->mu);
     for (auto it = sp->lru.begin(); it != sp->lru.end();) {
       if (it->flat.compare(0, prefix.size(), prefix) == 0) {
         sp->bytes -= it->block->size();
@@ -188,7 +194,7 @@ void BlockCache::EraseObject(const std::string& object) {
 void BlockCache::SetBudget(uint64_t bytes) {
   budget_ = bytes;
   for (auto& sp : shards_) {
-    std::lock_guard<std::mutex> lock(sp->mu);
+    MutexLock lock(&sp->mu);
     EvictLocked(*sp, bytes / shards_.size());
   }
 }
@@ -196,12 +202,12 @@ void BlockCache::SetBudget(uint64_t bytes) {
 CacheStats BlockCache::Stats() const {
   CacheStats s;
   s.hits = hits_;
-  s.second_tier_hits = second_hits_;
   s.misses = misses_;
   s.collapsed = collapsed_;
+  s.abandoned = abandoned_;
   s.evictions = evictions_;
   for (const auto& sp : shards_) {
-    std::lock_guard<std::mutex> lock(sp->mu);
+    MutexLock lock(&sp->mu);
     s.bytes += sp->bytes;
     s.blocks += sp->lru.size();
     for (const auto& e : sp->lru) {

@@ -5,12 +5,13 @@
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
+#include <climits>
 #include <cstring>
 
 #include "cache/extent_header.h"
@@ -22,30 +23,18 @@ namespace vodfs::cache {
 
 namespace {
 
-constexpr char kMagic[8] = {'V', 'O', 'D', 'F', 'S', 'E', 'X', '1'};
 constexpr size_t kHeaderSize = kExtentHeaderSize;
-constexpr size_t kRecordsOffset = 2048;
-constexpr size_t kRecordSize = 16;
-constexpr size_t kStringsOffset = 40;
-constexpr uint64_t kCheckSalt = 0x766f646673626c6bULL;
+// The directory of this format. Extents of older formats are deleted.
+constexpr const char* kFormatDir = "/v2";
+constexpr const char* kOldFormatDirs[] = {"/v1"};
+
+constexpr uint64_t kMaxRunBytes = 4 << 20;  // the largest single write
+// How long a block waits for room in the write queue before it is dropped
+// (only a writer that is stuck for this long drops anything).
+constexpr auto kMaxPutWait = std::chrono::seconds(5);
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-uint64_t Check(uint32_t len, uint32_t crc, uint64_t position) {
-  return str::Mix64(str::Mix64(len ^ kCheckSalt) ^ (static_cast<uint64_t>(crc) << 17) ^ position);
-}
-
-template <typename T>
-void PutLe(char* p, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
-}
-template <typename T>
-T GetLe(const char* p) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return static_cast<T>(v);
 }
 
 std::string ObjectHash(const std::string& object) {
@@ -54,12 +43,6 @@ std::string ObjectHash(const std::string& object) {
                 static_cast<unsigned long long>(str::StableHash64(object, 2)));
   return buf;
 }
-
-constexpr size_t kDirectAlign = 4096;
-constexpr uint64_t kMaxRunBytes = 4 << 20;  // the largest single write
-// How long a block waits for room in the write queue before it is dropped
-// (only a writer that is stuck for this long drops anything).
-constexpr auto kMaxPutWait = std::chrono::seconds(5);
 
 bool PreadAll(int fd, char* buf, size_t n, off_t off) {
   while (n > 0) {
@@ -85,128 +68,51 @@ int PwriteAll(int fd, const char* buf, size_t n, off_t off) {
   return 0;
 }
 
+// Reads into `iov` until `need` bytes are in (or end of file). Returns the
+// bytes read, or -errno.
+ssize_t PreadvAtLeast(int fd, std::vector<iovec> iov, size_t need, off_t off) {
+  size_t got = 0;
+  size_t first = 0;
+  while (got < need && first < iov.size()) {
+    const int cnt = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    ssize_t r = ::preadv(fd, iov.data() + first, cnt, off + static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -errno;
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+    size_t left = static_cast<size_t>(r);
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return static_cast<ssize_t>(got);
+}
+
+int PwritevAll(int fd, std::vector<iovec> iov, off_t off) {
+  size_t first = 0;
+  while (first < iov.size()) {
+    const int cnt = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    ssize_t r = ::pwritev(fd, iov.data() + first, cnt, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return errno;
+    off += r;
+    size_t left = static_cast<size_t>(r);
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return 0;
+}
+
 Status MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status(ErrorCode::kFailedPrecondition, "Cannot create " + path + ": " + std::strerror(errno));
   }
   return Status::Ok();
-}
-
-}  // namespace
-
-struct DiskTier::Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
-struct DiskTier::Extent {
-  std::string object;
-  uint64_t index = 0;
-  std::string path;
-  std::string ref;
-  StoredVersion version;
-  std::vector<uint32_t> len, crc;
-  uint64_t bytes = 0;  // header + block bytes
-  int64_t last_access = 0;
-  bool accessed = false;  // since start: its time is written back at Stop
-  bool evicted = false;
-  int writers = 0;  // writes in progress (not evictable meanwhile)
-  std::shared_ptr<Fd> fd;
-  std::shared_ptr<Fd> direct;  // the same file opened O_DIRECT for block data (null: unsupported)
-  std::mutex io;  // one writer at a time
-  std::list<std::shared_ptr<Extent>>::iterator lru;
-};
-
-DiskTier::DiskTier(DiskTierOptions options) : options_(std::move(options)) {
-  options_.blocks_per_extent = std::clamp<uint32_t>(options_.blocks_per_extent, 1, 128);
-}
-
-DiskTier::~DiskTier() {
-  Stop();
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
-
-Result<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskTierOptions& options) {
-  std::unique_ptr<DiskTier> t(new DiskTier(options));
-  VODFS_RETURN_IF_ERROR(t->Init());
-  return t;
-}
-
-bool ParseExtentHeader(std::string_view bytes, ExtentHeader* h) {
-  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, 8) != 0) return false;
-  const char* buf = bytes.data();
-  h->block_size = GetLe<uint32_t>(buf + 8);
-  h->bpe = GetLe<uint32_t>(buf + 12);
-  h->index = GetLe<uint64_t>(buf + 16);
-  h->version.size = GetLe<uint64_t>(buf + 24);
-  const size_t lens[4] = {GetLe<uint16_t>(buf + 32), GetLe<uint16_t>(buf + 34), GetLe<uint16_t>(buf + 36),
-                          GetLe<uint16_t>(buf + 38)};
-  if (h->bpe == 0 || h->bpe > 128 || kStringsOffset + lens[0] + lens[1] + lens[2] + lens[3] > kRecordsOffset) {
-    return false;
-  }
-  const char* p = buf + kStringsOffset;
-  h->object.assign(p, lens[0]);
-  p += lens[0];
-  h->ref.assign(p, lens[1]);
-  p += lens[1];
-  h->version.etag.assign(p, lens[2]);
-  p += lens[2];
-  h->version.last_modified.assign(p, lens[3]);
-  h->len.assign(h->bpe, 0);
-  h->crc.assign(h->bpe, 0);
-  for (uint32_t i = 0; i < h->bpe; ++i) {
-    const char* r = buf + kRecordsOffset + i * kRecordSize;
-    uint32_t len = GetLe<uint32_t>(r), crc = GetLe<uint32_t>(r + 4);
-    uint64_t check = GetLe<uint64_t>(r + 8);
-    if (len > 0 && len <= h->block_size && check == Check(len, crc, h->index * h->bpe + i)) {
-      h->len[i] = len;
-      h->crc[i] = crc;
-    }
-  }
-  return true;
-}
-
-std::string EncodeExtentHeader(const ExtentHeader& e) {
-  std::string out(kHeaderSize, '\0');
-  char* h = out.data();
-  std::memcpy(h, kMagic, 8);
-  PutLe<uint32_t>(h + 8, e.block_size);
-  PutLe<uint32_t>(h + 12, e.bpe);
-  PutLe<uint64_t>(h + 16, e.index);
-  PutLe<uint64_t>(h + 24, e.version.size);
-  const std::string* strs[4] = {&e.object, &e.ref, &e.version.etag, &e.version.last_modified};
-  size_t total = 0;
-  for (auto* x : strs) total += x->size();
-  if (kStringsOffset + total <= kRecordsOffset) {
-    char* p = h + kStringsOffset;
-    for (int i = 0; i < 4; ++i) {
-      PutLe<uint16_t>(h + 32 + 2 * i, static_cast<uint16_t>(strs[i]->size()));
-      std::memcpy(p, strs[i]->data(), strs[i]->size());
-      p += strs[i]->size();
-    }
-  }
-  for (size_t i = 0; i < e.len.size() && i < e.bpe && i < 128; ++i) {
-    if (e.len[i] == 0) continue;
-    const uint32_t crc = i < e.crc.size() ? e.crc[i] : 0;
-    char* r = h + kRecordsOffset + i * kRecordSize;
-    PutLe<uint32_t>(r, e.len[i]);
-    PutLe<uint32_t>(r + 4, crc);
-    PutLe<uint64_t>(r + 8, Check(e.len[i], crc, e.index * e.bpe + i));
-  }
-  return out;
-}
-
-namespace {
-
-// Reads and checks an extent header. Returns false if it is not one.
-bool ReadHeader(int fd, ExtentHeader* h) {
-  char buf[kHeaderSize];
-  return PreadAll(fd, buf, kHeaderSize, 0) && ParseExtentHeader(std::string_view(buf, kHeaderSize), h);
 }
 
 template <typename F>
@@ -228,7 +134,83 @@ void ForEachExtentFile(const std::string& root, F&& f) {
   ::closedir(d);
 }
 
+// Deletes the extents of a format this version no longer reads.
+void RemoveOldFormats(const std::string& dir) {
+  for (const char* old : kOldFormatDirs) {
+    const std::string root = dir + old;
+    size_t n = 0;
+    ForEachExtentFile(root, [&](const std::string& p) { n += ::unlink(p.c_str()) == 0; });
+    if (DIR* d = ::opendir(root.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] != '.') ::rmdir((root + "/" + e->d_name).c_str());
+      }
+      ::closedir(d);
+      ::rmdir(root.c_str());
+    }
+    if (n > 0) VODFS_LOG(kInfo) << "disk cache: removed " << n << " extents of an older format";
+  }
+}
+
+bool ReadHeader(int fd, ExtentHeader* h) {
+  char buf[kHeaderSize];
+  return PreadAll(fd, buf, kHeaderSize, 0) && ParseExtentHeader(std::string_view(buf, kHeaderSize), h);
+}
+
+uint32_t FlagsOf(bool verified, const StoredVersion& v) {
+  return (verified ? kExtentVerified : 0) | (v.crc64 ? kExtentHasCrc64 : 0);
+}
+
 }  // namespace
+
+struct DiskTier::Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+// One extent file. Its fields are guarded by the tier's mu_ (the analysis
+// cannot name another object's mutex here; every access below holds it).
+struct DiskTier::Extent {
+  std::string object;
+  uint64_t index = 0;
+  std::string path;
+  std::string ref;
+  StoredVersion version;
+  bool verified = false;
+  std::vector<uint32_t> len, crc;
+  std::vector<uint64_t> crc64;
+  uint64_t bytes = 0;  // header + block bytes
+  int64_t last_access = 0;
+  bool accessed = false;  // since start: its time is written back at Stop
+  bool evicted = false;
+  int writers = 0;  // writes in progress (not evictable meanwhile)
+  std::shared_ptr<Fd> fd;
+  std::shared_ptr<Fd> direct;  // the same file opened O_DIRECT for block data (null: unsupported)
+  Mutex io;                    // one writer at a time
+  std::list<std::shared_ptr<Extent>>::iterator lru;
+};
+
+DiskTier::DiskTier(DiskTierOptions options) : options_(std::move(options)) {
+  options_.blocks_per_extent = std::clamp<uint32_t>(options_.blocks_per_extent, 1, 128);
+}
+
+DiskTier::~DiskTier() {
+  Stop();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Result<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskTierOptions& options) {
+  if (options.block_size == 0 || options.block_size % BlockData::kAlign != 0) {
+    return Error(ErrorCode::kInvalidArgument, "the disk cache's block size must be a multiple of 4 KiB");
+  }
+  std::unique_ptr<DiskTier> t(new DiskTier(options));
+  VODFS_RETURN_IF_ERROR(t->Init());
+  return t;
+}
 
 Status DiskTier::Init() {
   VODFS_RETURN_IF_ERROR(MakeDir(options_.dir));
@@ -249,7 +231,8 @@ Status DiskTier::Init() {
     return Status(ErrorCode::kFailedPrecondition,
                   "the cache directory " + options_.dir + " is in use by another vodfs (use another cache_dir)");
   }
-  const std::string root = options_.dir + "/v1";
+  RemoveOldFormats(options_.dir);
+  const std::string root = options_.dir + kFormatDir;
   VODFS_RETURN_IF_ERROR(MakeDir(root));
   std::vector<std::shared_ptr<Extent>> found;
   ForEachExtentFile(root, [&](const std::string& path) {
@@ -269,15 +252,17 @@ Status DiskTier::Init() {
     e->path = path;
     e->ref = h.ref;
     e->version = h.version;
+    e->verified = h.verified;
     e->len = std::move(h.len);
     e->crc = std::move(h.crc);
+    e->crc64 = std::move(h.crc64);
     e->bytes = kHeaderSize;
     for (uint32_t l : e->len) e->bytes += l;
     e->last_access = fst.st_mtime;
     found.push_back(std::move(e));
   });
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a->last_access > b->last_access; });
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   for (auto& e : found) {
     lru_.push_back(e);
     e->lru = std::prev(lru_.end());
@@ -287,6 +272,7 @@ Status DiskTier::Init() {
       if (e->last_access >= k.first) k = {e->last_access, e->version};
       described_[e->object] = {e->ref, e->version};
     }
+    if (e->verified) verified_.insert(e->object);
     extents_[e->object + '\x1f' + std::to_string(e->index)] = std::move(e);
   }
   if (bytes_ > options_.quota) EvictLocked(options_.quota);
@@ -296,7 +282,7 @@ Status DiskTier::Init() {
 }
 
 void DiskTier::Start() {
-  std::lock_guard<std::mutex> lock(queue_mu_);
+  MutexLock lock(&queue_mu_);
   if (running_) return;
   running_ = true;
   stopping_ = false;
@@ -306,19 +292,19 @@ void DiskTier::Start() {
 
 void DiskTier::Stop() {
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     if (!running_) return;
     stopping_ = true;
   }
-  queue_cv_.notify_all();
-  room_cv_.notify_all();
+  queue_cv_.SignalAll();
+  room_cv_.SignalAll();
   if (writer_.joinable()) writer_.join();
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     running_ = false;
   }
   // Record access times so the LRU order survives a remount.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& e : lru_) {
     if (!e->accessed) continue;
     timespec ts[2] = {{e->last_access, 0}, {e->last_access, 0}};
@@ -332,9 +318,15 @@ void DiskTier::WriterLoop() {
   while (true) {
     batch.clear();
     {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(&queue_mu_);
+      while (!stopping_ && queue_.empty()) queue_cv_.Wait(&queue_mu_);
       if (queue_.empty()) return;
+    }
+    // Held from taking the batch until it is on disk, so that a DropObject
+    // meanwhile waits for these writes instead of racing them.
+    MutexLock writing(&writing_mu_);
+    {
+      MutexLock lock(&queue_mu_);
       // Whatever is queued (up to a bound) is written in one go, so that
       // neighbouring blocks become one large write.
       uint64_t taken = 0;
@@ -366,23 +358,94 @@ void DiskTier::WriterLoop() {
     uint64_t written = 0;
     for (const auto& p : batch) written += p.block->size();
     {
-      std::lock_guard<std::mutex> lock(queue_mu_);
+      MutexLock lock(&queue_mu_);
       queued_bytes_ -= written;
     }
-    room_cv_.notify_all();
+    room_cv_.SignalAll();
   }
 }
 
 void DiskTier::Describe(const std::string& object, const std::string& ref, const StoredVersion& version) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   described_[object] = {ref, version};
 }
 
 std::optional<StoredVersion> DiskTier::Known(const std::string& ref) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = known_.find(ref);
   if (it == known_.end()) return std::nullopt;
   return it->second.second;
+}
+
+bool DiskTier::Verified(const std::string& object) const {
+  MutexLock lock(&mu_);
+  return verified_.count(object) > 0;
+}
+
+void DiskTier::MarkVerified(const std::string& object, uint64_t blocks) {
+  const uint64_t bpe = options_.blocks_per_extent;
+  std::vector<std::pair<std::string, uint32_t>> files;  // path, flags
+  {
+    MutexLock lock(&mu_);
+    if (!verified_.insert(object).second) return;
+    for (uint64_t x = 0; x * bpe < blocks; ++x) {
+      auto e = FindExtent(object, x, false);
+      if (!e || e->verified) continue;
+      e->verified = true;
+      files.emplace_back(e->path, FlagsOf(true, e->version));
+    }
+  }
+  // Each header's flags word is rewritten in place: 4 bytes of one sector.
+  for (const auto& [path, flags] : files) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // evicted meanwhile
+    char word[4];
+    for (int i = 0; i < 4; ++i) word[i] = static_cast<char>((flags >> (8 * i)) & 0xff);
+    (void)PwriteAll(fd, word, sizeof(word), static_cast<off_t>(kExtentFlagsOffset));
+    ::close(fd);
+  }
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> DiskTier::BlockCrcs(const std::string& object, uint64_t blocks) const {
+  const uint64_t bpe = options_.blocks_per_extent;
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  MutexLock lock(&mu_);
+  for (uint64_t x = 0; x * bpe < blocks; ++x) {
+    auto it = extents_.find(object + '\x1f' + std::to_string(x));
+    if (it == extents_.end()) continue;
+    const Extent& e = *it->second;
+    for (uint64_t i = 0; i < bpe && x * bpe + i < blocks; ++i) {
+      if (e.len[i] != 0) out.emplace_back(x * bpe + i, e.crc64[i]);
+    }
+  }
+  return out;
+}
+
+void DiskTier::DropObject(const std::string& object, uint64_t blocks) {
+  // Blocks of it being written or still queued would bring it back: the
+  // writes in progress end first, the queued ones go.
+  MutexLock writing(&writing_mu_);
+  {
+    MutexLock lock(&queue_mu_);
+    uint64_t freed = 0;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->key.object == object) {
+        freed += it->block->size();
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    queued_bytes_ -= freed;
+  }
+  room_cv_.SignalAll();
+  const uint64_t bpe = options_.blocks_per_extent;
+  MutexLock lock(&mu_);
+  verified_.erase(object);
+  for (uint64_t x = 0; x * bpe < blocks; ++x) {
+    if (auto e = FindExtent(object, x, false)) RemoveExtentLocked(e);
+  }
+  ++stats_.dropped_objects;
 }
 
 void DiskTier::Touch(const std::shared_ptr<Extent>& e) {
@@ -400,18 +463,35 @@ std::shared_ptr<DiskTier::Extent> DiskTier::FindExtent(const std::string& object
   e->object = object;
   e->index = index;
   const std::string h = ObjectHash(object);
-  e->path = options_.dir + "/v1/" + h.substr(0, 2) + "/" + h + "-" + std::to_string(index) + ".ext";
+  e->path = options_.dir + kFormatDir + "/" + h.substr(0, 2) + "/" + h + "-" + std::to_string(index) + ".ext";
   auto d = described_.find(object);
   if (d != described_.end()) {
     e->ref = d->second.first;
     e->version = d->second.second;
   }
+  e->verified = verified_.count(object) > 0;
   e->len.assign(options_.blocks_per_extent, 0);
   e->crc.assign(options_.blocks_per_extent, 0);
+  e->crc64.assign(options_.blocks_per_extent, 0);
   lru_.push_front(e);
   e->lru = lru_.begin();
   extents_[k] = e;
   return e;
+}
+
+// Deletes an extent's file and forgets it (a writer still holding it
+// finds it evicted and records nothing).
+void DiskTier::RemoveExtentLocked(const std::shared_ptr<Extent>& e) {
+  ::unlink(e->path.c_str());
+  e->evicted = true;
+  if (e->fd) {
+    e->fd.reset();
+    e->direct.reset();
+    --open_files_;
+  }
+  bytes_ -= std::min(bytes_, e->bytes);
+  extents_.erase(e->object + '\x1f' + std::to_string(e->index));
+  lru_.erase(e->lru);
 }
 
 void DiskTier::EvictLocked(uint64_t target) {
@@ -419,80 +499,159 @@ void DiskTier::EvictLocked(uint64_t target) {
     --it;
     std::shared_ptr<Extent> e = *it;
     if (e->writers > 0) continue;
-    ::unlink(e->path.c_str());
-    e->evicted = true;
-    if (e->fd) {
-      e->fd.reset();
-      e->direct.reset();
-      --open_files_;
-    }
-    bytes_ -= std::min(bytes_, e->bytes);
-    extents_.erase(e->object + '\x1f' + std::to_string(e->index));
-    it = lru_.erase(it);
+    ++it;  // RemoveExtentLocked erases e's position
+    RemoveExtentLocked(e);
     ++stats_.evictions;
   }
 }
 
 bool DiskTier::Has(const BlockKey& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t bpe = options_.blocks_per_extent;
   auto it = extents_.find(key.object + '\x1f' + std::to_string(key.index / bpe));
   return it != extents_.end() && it->second->len[key.index % bpe] != 0;
 }
 
+// The descriptor to read block data with: O_DIRECT where it works.
+std::shared_ptr<DiskTier::Fd> DiskTier::ReadFdLocked(Extent& e, bool* direct) {
+  if (!e.fd) {
+    const int f = ::open(e.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (f < 0) return nullptr;
+    e.fd = std::make_shared<Fd>(f);
+    ++open_files_;
+  }
+  if (direct_io_ && !e.direct) {
+    const int d = ::open(e.path.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+    if (d >= 0) {
+      e.direct = std::make_shared<Fd>(d);
+    } else {
+      direct_io_ = false;  // e.g. tmpfs
+    }
+  }
+  *direct = direct_io_ && e.direct;
+  return *direct ? e.direct : e.fd;
+}
+
 Block DiskTier::Get(const BlockKey& key) {
+  Block b;
+  ReadSlots(key.object, key.index / options_.blocks_per_extent, key.index % options_.blocks_per_extent, 1, &b);
+  return b;
+}
+
+std::vector<Block> DiskTier::GetRun(const std::string& object, uint64_t first, uint64_t count) {
+  std::vector<Block> out(count);
   const uint64_t bpe = options_.blocks_per_extent;
-  const uint64_t slot = key.index % bpe;
+  for (uint64_t i = 0; i < count;) {
+    const uint64_t b = first + i;
+    const uint64_t n = std::min(count - i, bpe - b % bpe);
+    ReadSlots(object, b / bpe, b % bpe, n, out.data() + i);
+    i += n;
+  }
+  return out;
+}
+
+void DiskTier::ReadSlots(const std::string& object, uint64_t extent, uint64_t slot0, uint64_t count, Block* out) {
+  const uint64_t bs = options_.block_size;
   std::shared_ptr<Extent> e;
   std::shared_ptr<Fd> fd;
-  uint32_t len, crc;
+  bool direct = false;
+  std::vector<uint32_t> len(count), crc(count);
+  std::vector<uint64_t> crc64(count);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    e = FindExtent(key.object, key.index / bpe, false);
-    if (!e || e->len[slot] == 0) {
-      ++stats_.misses;
-      return nullptr;
-    }
-    len = e->len[slot];
-    crc = e->crc[slot];
-    if (!e->fd) {
-      int f = ::open(e->path.c_str(), O_RDWR | O_CLOEXEC);
-      if (f < 0) {
-        e->len[slot] = 0;
-        ++stats_.misses;
-        return nullptr;
+    MutexLock lock(&mu_);
+    e = FindExtent(object, extent, false);
+    uint64_t present = 0;
+    if (e) {
+      for (uint64_t i = 0; i < count; ++i) {
+        len[i] = e->len[slot0 + i];
+        crc[i] = e->crc[slot0 + i];
+        crc64[i] = e->crc64[slot0 + i];
+        present += len[i] != 0;
       }
-      e->fd = std::make_shared<Fd>(f);
-      ++open_files_;
     }
-    fd = e->fd;
+    stats_.misses += count - present;
+    if (present == 0) return;
+    fd = ReadFdLocked(*e, &direct);
+    if (!fd) {
+      RemoveExtentLocked(e);  // its file is gone
+      stats_.misses += present;
+      return;
+    }
     CloseIdleLocked();
     Touch(e);
   }
-  auto data = std::make_shared<std::string>(len, '\0');
-  const off_t off = static_cast<off_t>(kHeaderSize + slot * options_.block_size);
-  if (!PreadAll(fd->fd, data->data(), len, off) || Crc32c(data->data(), len) != crc) {
-    VODFS_LOG(kWarn) << "disk cache: block " << key.index << " of " << e->path << " failed verification; fetching it again";
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.corrupt;
-    if (e->len[slot] == len) {
-      e->len[slot] = 0;
-      e->bytes -= len;
-      if (!e->evicted) bytes_ -= len;
-      char zero[kRecordSize] = {};
-      PwriteAll(fd->fd, zero, kRecordSize, static_cast<off_t>(kRecordsOffset + slot * kRecordSize));
+  // Each run of present blocks is one read, straight into the blocks.
+  uint64_t hits = 0;
+  std::vector<uint64_t> bad;
+  for (uint64_t i = 0; i < count;) {
+    if (len[i] == 0) {
+      ++i;
+      continue;
     }
-    return nullptr;
+    uint64_t j = i;
+    std::vector<MutableBlock> blocks;
+    std::vector<iovec> iov;
+    size_t need = 0;
+    // Only the last block of a run may be short (the end of the object).
+    while (j < count && len[j] != 0 && (j == i || len[j - 1] == bs)) {
+      blocks.push_back(BlockData::Allocate(len[j]));
+      iov.push_back({blocks.back()->data(), direct ? blocks.back()->capacity() : len[j]});
+      need = (j - i) * bs + len[j];
+      ++j;
+    }
+    const off_t off = static_cast<off_t>(kHeaderSize + (slot0 + i) * bs);
+    ssize_t got = PreadvAtLeast(fd->fd, iov, need, off);
+    if (got == -EINVAL && direct) {
+      // Refused (alignment rules of this file system): buffered from now on.
+      direct_io_ = false;
+      direct = false;
+      {
+        MutexLock lock(&mu_);
+        fd = e->fd;
+      }
+      if (fd) {
+        for (size_t k = 0; k < iov.size(); ++k) iov[k].iov_len = len[i + k];
+        got = PreadvAtLeast(fd->fd, iov, need, off);
+      }
+    }
+    const uint64_t whole = got < 0 ? 0 : static_cast<uint64_t>(got);
+    for (uint64_t k = i; k < j; ++k) {
+      const MutableBlock& blk = blocks[k - i];
+      const bool arrived = whole >= (k - i) * bs + len[k];
+      if (!arrived || Crc32c(blk->data(), len[k]) != crc[k]) {
+        bad.push_back(k);
+        continue;
+      }
+      blk->set_crc64(crc64[k]);
+      out[k] = blk;
+      ++hits;
+    }
+    i = j;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  ++stats_.hits;
-  return data;
+  MutexLock lock(&mu_);
+  stats_.hits += hits;
+  for (uint64_t k : bad) {
+    VODFS_LOG(kWarn) << "disk cache: block " << extent * options_.blocks_per_extent + slot0 + k << " of " << e->path
+                     << " failed verification; fetching it again";
+    ++stats_.corrupt;
+    ++stats_.misses;
+    const uint64_t slot = slot0 + k;
+    if (e->len[slot] != len[k] || e->evicted) continue;
+    e->len[slot] = 0;
+    e->bytes -= len[k];
+    bytes_ -= len[k];
+    if (e->fd) {
+      const std::string zero(kExtentRecordSize, '\0');
+      (void)PwriteAll(e->fd->fd, zero.data(), zero.size(),
+                      static_cast<off_t>(kExtentRecordsOffset + slot * kExtentRecordSize));
+    }
+  }
 }
 
 void DiskTier::Put(const BlockKey& key, const Block& block) {
   if (!block || block->empty()) return;
   {
-    std::unique_lock<std::mutex> lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     if (running_ && !stopping_) {
       if (queued_bytes_ + block->size() > options_.max_pending_bytes) {
         // A full queue slows the reader down to what the disk takes: a
@@ -500,24 +659,27 @@ void DiskTier::Put(const BlockKey& key, const Block& block) {
         // Only a writer that makes no progress at all (a hung disk) gets
         // its blocks dropped, so that reads go on.
         {
-          std::lock_guard<std::mutex> l(mu_);
+          MutexLock l(&mu_);
           ++stats_.write_waits;
         }
-        const bool room = room_cv_.wait_for(lock, kMaxPutWait, [&] {
-          return stopping_ || queued_bytes_ + block->size() <= options_.max_pending_bytes;
-        });
-        if (!room || stopping_) {
-          std::lock_guard<std::mutex> l(mu_);
+        const auto deadline = std::chrono::steady_clock::now() + kMaxPutWait;
+        while (!stopping_ && queued_bytes_ + block->size() > options_.max_pending_bytes &&
+               std::chrono::steady_clock::now() < deadline) {
+          room_cv_.WaitFor(&queue_mu_, deadline - std::chrono::steady_clock::now());
+        }
+        if (stopping_ || queued_bytes_ + block->size() > options_.max_pending_bytes) {
+          MutexLock l(&mu_);
           ++stats_.dropped_writes;
           return;
         }
       }
       queue_.push_back({key, block});
       queued_bytes_ += block->size();
-      queue_cv_.notify_one();
+      queue_cv_.Signal();
       return;
     }
   }
+  MutexLock writing(&writing_mu_);
   WriteRun(key, {block});
 }
 
@@ -525,34 +687,43 @@ void DiskTier::Put(const BlockKey& key, const Block& block) {
 int DiskTier::OpenExtent(Extent& e, std::shared_ptr<Fd>* fd_out, std::shared_ptr<Fd>* direct_out) {
   const std::string dir = e.path.substr(0, e.path.rfind('/'));
   (void)MakeDir(dir);  // open() below reports the real failure
-  const int f = ::open(e.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (f < 0) return errno;
-  auto fd = std::make_shared<Fd>(f);
+  std::shared_ptr<Fd> fd;
+  {
+    // Under mu_, so that an extent evicted or dropped meanwhile is never
+    // created again by a write that was under way.
+    MutexLock lock(&mu_);
+    if (e.evicted) return ECANCELED;
+    const int f = ::open(e.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) return errno;
+    fd = std::make_shared<Fd>(f);
+  }
+  const int f = fd->fd;
   struct stat st {};
   if (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(kHeaderSize)) {
     ExtentHeader header;
     header.block_size = static_cast<uint32_t>(options_.block_size);
     header.bpe = options_.blocks_per_extent;
     header.index = e.index;
-    header.object = e.object;
-    header.ref = e.ref;
-    header.version = e.version;
+    {
+      MutexLock lock(&mu_);
+      header.object = e.object;
+      header.ref = e.ref;
+      header.version = e.version;
+      header.verified = e.verified;
+    }
     const std::string h = EncodeExtentHeader(header);
     if (int err = PwriteAll(f, h.data(), kHeaderSize, 0)) return err;
   }
   std::shared_ptr<Fd> direct;
   if (direct_io_) {
-    // Block data bypasses the page cache: a cold read of a large file would
-    // otherwise pay for it twice (copying into dirty pages, then writing
-    // them back) and crowd out what readers need.
-    const int d = ::open(e.path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+    const int d = ::open(e.path.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
     if (d >= 0) {
       direct = std::make_shared<Fd>(d);
     } else {
       direct_io_ = false;  // e.g. tmpfs
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!e.fd) ++open_files_;
   e.fd = fd;
   e.direct = direct;
@@ -576,24 +747,25 @@ void DiskTier::WriteRun(const BlockKey& first, const std::vector<Block>& run) {
   }
   std::shared_ptr<Extent> e;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     e = FindExtent(first.object, first.index / bpe, true);
     bool all_there = true;
     for (size_t i = 0; i < n && all_there; ++i) all_there = e->len[slot0 + i] == run[i]->size();
     if (all_there) return;
     ++e->writers;
   }
-  std::lock_guard<std::mutex> io(e->io);
+  MutexLock io(&e->io);
   auto fail = [&](int err) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     --e->writers;
+    if (err == ECANCELED) return;  // evicted or dropped meanwhile
     ++stats_.write_errors;
     VODFS_LOG(kDebug) << "disk cache: cannot write " << e->path << ": " << std::strerror(err);
   };
   std::shared_ptr<Fd> fd;
   std::shared_ptr<Fd> direct;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     fd = e->fd;
     direct = e->direct;
   }
@@ -603,58 +775,48 @@ void DiskTier::WriteRun(const BlockKey& first, const std::vector<Block>& run) {
   // The blocks first, then their records: a crash in between leaves blocks
   // without (valid) records, which are simply absent.
   const off_t off = static_cast<off_t>(kHeaderSize + slot0 * bs);
-  const uint64_t bytes = (n - 1) * bs + run.back()->size();
   auto write_blocks = [&]() -> int {
-    if (direct) {
-      // O_DIRECT wants an aligned buffer and length: the run is copied into
-      // one and padded with zeros (the last slot is a whole block anyway).
-      const size_t padded = (bytes + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
-      thread_local std::unique_ptr<char, decltype(&std::free)> bounce(nullptr, &std::free);
-      thread_local size_t bounce_size = 0;
-      if (bounce_size < padded) {
-        bounce.reset(static_cast<char*>(std::aligned_alloc(kDirectAlign, padded)));
-        bounce_size = bounce ? padded : 0;
-      }
-      if (bounce) {
-        for (size_t i = 0; i < n; ++i) std::memcpy(bounce.get() + i * bs, run[i]->data(), run[i]->size());
-        std::memset(bounce.get() + bytes, 0, padded - bytes);
-        const int err = PwriteAll(direct->fd, bounce.get(), padded, off);
-        if (err != EINVAL) return err;
-      }
+    if (direct && direct_io_) {
+      // Straight from the blocks' memory: each is aligned and its capacity
+      // a whole number of sectors (the padding after a short last block is
+      // zeros, see BlockData).
+      std::vector<iovec> iov;
+      for (const auto& b : run) iov.push_back({const_cast<char*>(b->data()), b->capacity()});
+      const int err = PwritevAll(direct->fd, iov, off);
+      if (err != EINVAL) return err;
       // Refused (alignment rules of this file system): buffered from now on.
       direct_io_ = false;
       direct.reset();
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       e->direct.reset();
     }
-    for (size_t i = 0; i < n; ++i) {
-      if (int err = PwriteAll(fd->fd, run[i]->data(), run[i]->size(), off + static_cast<off_t>(i * bs))) return err;
-    }
-    return 0;
+    std::vector<iovec> iov;
+    for (const auto& b : run) iov.push_back({const_cast<char*>(b->data()), b->size()});
+    for (size_t i = 0; i + 1 < n; ++i) iov[i].iov_len = bs;
+    return PwritevAll(fd->fd, iov, off);
   };
   int err = write_blocks();
   if (err == ENOSPC) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       EvictLocked(bytes_ - std::min(bytes_, options_.quota / 10));
     }
     err = write_blocks();
   }
   if (err) return fail(err);
   std::vector<uint32_t> crcs(n);
-  std::string recs(n * kRecordSize, '\0');
+  std::string recs;
+  recs.reserve(n * kExtentRecordSize);
   for (size_t i = 0; i < n; ++i) {
     const uint32_t len = static_cast<uint32_t>(run[i]->size());
     crcs[i] = Crc32c(run[i]->data(), run[i]->size());
-    char* rec = recs.data() + i * kRecordSize;
-    PutLe<uint32_t>(rec, len);
-    PutLe<uint32_t>(rec + 4, crcs[i]);
-    PutLe<uint64_t>(rec + 8, Check(len, crcs[i], e->index * bpe + slot0 + i));
+    recs += EncodeExtentRecord(len, crcs[i], run[i]->crc64(), e->index * bpe + slot0 + i);
   }
-  if (int e2 = PwriteAll(fd->fd, recs.data(), recs.size(), static_cast<off_t>(kRecordsOffset + slot0 * kRecordSize))) {
+  if (int e2 = PwriteAll(fd->fd, recs.data(), recs.size(),
+                         static_cast<off_t>(kExtentRecordsOffset + slot0 * kExtentRecordSize))) {
     return fail(e2);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   --e->writers;
   stats_.writes += n;
   if (e->evicted) return;
@@ -663,6 +825,7 @@ void DiskTier::WriteRun(const BlockKey& first, const std::vector<Block>& run) {
     const uint64_t old = e->len[slot0 + i];
     e->len[slot0 + i] = static_cast<uint32_t>(len);
     e->crc[slot0 + i] = crcs[i];
+    e->crc64[slot0 + i] = run[i]->crc64();
     e->bytes += len - old;
     bytes_ += len - old;
   }
@@ -690,7 +853,7 @@ void DiskTier::CloseIdleLocked() {
 }
 
 DiskStats DiskTier::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   DiskStats s = stats_;
   s.quota = options_.quota;
   s.bytes = bytes_;
@@ -702,7 +865,7 @@ Result<DiskStats> DiskTier::Inspect(const std::string& dir) {
   DiskStats s;
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return s;
-  ForEachExtentFile(dir + "/v1", [&](const std::string& path) {
+  ForEachExtentFile(dir + kFormatDir, [&](const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     ExtentHeader h;
     if (fd >= 0 && ReadHeader(fd, &h)) {
@@ -723,8 +886,9 @@ Status DiskTier::Clear(const std::string& dir) {
     return Status(ErrorCode::kFailedPrecondition, "the cache " + dir + " is in use by a mounted vodfs; unmount it first");
   }
   std::vector<std::string> files;
-  ForEachExtentFile(dir + "/v1", [&](const std::string& p) { files.push_back(p); });
+  ForEachExtentFile(dir + kFormatDir, [&](const std::string& p) { files.push_back(p); });
   for (const auto& f : files) ::unlink(f.c_str());
+  RemoveOldFormats(dir);
   ::close(fd);
   return Status::Ok();
 }

@@ -1,34 +1,40 @@
-// BlockCache: fixed-size blocks of media objects, keyed by (object version,
-// block index) and never by URL.
+// BlockCache: the memory tier of fixed-size blocks of media objects, keyed
+// by (object version, block index) and never by URL, and the single-flight
+// of their loads.
 //
-// Memory tier: LRU under one global byte budget, split in shards to keep
-// lock contention low. A block is pinned while anyone holds its shared_ptr:
-// eviction skips it (its bytes stay counted), so readers never see memory
-// vanish under them. Concurrent misses of one block collapse into a single
-// load: the first caller loads, the others wait for its result.
+// Memory: LRU under one global byte budget, split in shards to keep lock
+// contention low. A block is pinned while anyone holds its shared_ptr
+// (a reply on its way to the kernel): eviction skips it (its bytes stay
+// counted), so readers never see memory vanish under them.
 //
-// An optional second tier (the persistent disk cache) is consulted on a
-// memory miss and receives every block loaded.
+// Loads: a block that is not in memory is claimed by one loader (a Claim);
+// everyone else who wants it meanwhile waits for that claim's outcome
+// (Await). A claim is an object: it completes or fails its block when it
+// goes out of scope, so a loader that returns early never leaves waiters
+// hanging. What is behind the memory tier (the disk tier, a fleet's shared
+// cache, the origin) is the loader's business: this class only knows
+// memory.
 //
 // Thread-safety: all methods are safe to call concurrently.
+// LOCK ORDERING: a shard's mutex and loading_mu_ are never held together;
+// a Loading's mutex is taken with neither held.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "vodfs/cache/block.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/result.h"
 
 namespace vodfs::cache {
-
-using Block = std::shared_ptr<const std::string>;
 
 struct BlockKey {
   std::string object;  // identity of one object version, e.g. "<ref key>#<fingerprint id>"
@@ -36,56 +42,83 @@ struct BlockKey {
   std::string Flat() const { return object + '\x1f' + std::to_string(index); }
 };
 
-// A slower, larger tier behind the memory one (the disk cache).
+// A slower, larger tier behind the memory one (the disk cache, a shared
+// cache of a fleet).
 class SecondTier {
  public:
   virtual ~SecondTier() = default;
   virtual Block Get(const BlockKey& key) = 0;
+  // The blocks [first, first+count) of `object` it holds, nullptr where it
+  // holds none, read with as few I/Os as it can.
+  virtual std::vector<Block> GetRun(const std::string& object, uint64_t first, uint64_t count);
   virtual void Put(const BlockKey& key, const Block& block) = 0;
 };
 
 struct CacheStats {
-  uint64_t hits = 0;            // memory
-  uint64_t second_tier_hits = 0;
-  uint64_t misses = 0;          // loads started
-  uint64_t collapsed = 0;       // misses that waited for another's load
+  uint64_t hits = 0;       // found in memory
+  uint64_t misses = 0;     // claims made (loads started)
+  uint64_t collapsed = 0;  // waits for another's load
+  uint64_t abandoned = 0;  // claims that ended without an outcome
   uint64_t evictions = 0;
-  uint64_t bytes = 0;           // resident in memory
+  uint64_t bytes = 0;  // resident in memory
   uint64_t blocks = 0;
   uint64_t pinned_bytes = 0;
 };
 
 class BlockCache {
+  struct Loading;
+
  public:
-  BlockCache(uint64_t memory_budget, SecondTier* second = nullptr, size_t shards = 16);
+  explicit BlockCache(uint64_t memory_budget, size_t shards = 16);
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
 
-  // The block if cached (memory, then second tier), else nullptr.
+  // The right and the duty to load one block. Exactly one outcome reaches
+  // the block's waiters: Complete, Fail, or (when the claim is destroyed
+  // without either) a failure saying the load was abandoned.
+  class Claim {
+   public:
+    Claim(Claim&& o) noexcept : cache_(o.cache_), key_(std::move(o.key_)), loading_(std::move(o.loading_)) {}
+    Claim& operator=(Claim&& o) noexcept;
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+    ~Claim();
+
+    const BlockKey& key() const { return key_; }
+    // Caches `block` in memory and hands it to the waiters.
+    void Complete(Block block);
+    void Fail(const Error& why);
+    bool pending() const { return loading_ != nullptr; }
+
+   private:
+    friend class BlockCache;
+    Claim(BlockCache* cache, BlockKey key, std::shared_ptr<Loading> loading)
+        : cache_(cache), key_(std::move(key)), loading_(std::move(loading)) {}
+    void Finish(Result<Block> outcome);
+    BlockCache* cache_;
+    BlockKey key_;
+    std::shared_ptr<Loading> loading_;
+  };
+
+  // The block if it is in memory, else nullptr.
   Block Lookup(const BlockKey& key);
-  // True if the block is in memory or being loaded (read-ahead uses this
-  // to avoid duplicate work).
+  // True if the block is in memory or being loaded.
   bool PresentOrLoading(const BlockKey& key);
   void Insert(const BlockKey& key, Block block);
 
-  using Loader = std::function<Result<std::string>()>;
-  // The block, loading it with `load` on a miss. One load per key at a time.
-  Result<Block> GetOrLoad(const BlockKey& key, const Loader& load);
-
-  // Claims `key` for loading by the caller, unless it is cached or already
-  // being loaded. A caller that gets true must later CompleteLoad() it;
-  // meanwhile GetOrLoad() callers for `key` wait for that result.
-  bool TryBeginLoad(const BlockKey& key);
-  // Ends a claimed load: caches the block on success (and writes it to the
-  // second tier unless it came from there) and wakes waiters.
-  void CompleteLoad(const BlockKey& key, Result<Block> result, bool from_second_tier = false);
-  // The block from the second tier only (no memory insert), or nullptr.
-  Block FromSecondTier(const BlockKey& key);
-  // Waits for `key` if it is being loaded; nullptr if it is neither cached
-  // nor loading.
+  // A claim on `key`, unless it is in memory or already being loaded.
+  std::optional<Claim> TryClaim(const BlockKey& key);
+  // The block if it is in memory or once its load ends (its error if the
+  // load failed); nullptr if it is neither in memory nor being loaded.
   Result<Block> Await(const BlockKey& key);
 
-  // Drops every block of `object` from memory.
+  using Loader = std::function<Result<Block>()>;
+  // The block, loading it with `load` when it is neither in memory nor
+  // being loaded (one load per key at a time).
+  Result<Block> GetOrLoad(const BlockKey& key, const Loader& load);
+
+  // Drops every block of `object` from memory (pinned ones leave when
+  // their holders let go).
   void EraseObject(const std::string& object);
   void SetBudget(uint64_t bytes);
   uint64_t budget() const { return budget_.load(); }
@@ -97,29 +130,29 @@ class BlockCache {
     Block block;
   };
   struct Shard {
-    std::mutex mu;
-    std::list<Entry> lru;  // front = most recent
-    std::unordered_map<std::string, std::list<Entry>::iterator> index;
-    uint64_t bytes = 0;
+    mutable Mutex mu;
+    std::list<Entry> lru GUARDED_BY(mu);  // front = most recent
+    std::unordered_map<std::string, std::list<Entry>::iterator> index GUARDED_BY(mu);
+    uint64_t bytes GUARDED_BY(mu) = 0;
   };
   struct Loading {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    Result<Block> result = Error(ErrorCode::kInternal, "not loaded");
+    Mutex mu;
+    CondVar cv;
+    bool done GUARDED_BY(mu) = false;
+    Result<Block> result GUARDED_BY(mu) = Error(ErrorCode::kInternal, "not loaded");
   };
 
   Shard& ShardFor(const std::string& flat);
-  Block LookupMemory(const std::string& flat);
   void InsertMemory(const std::string& flat, Block block);
-  void EvictLocked(Shard& s, uint64_t shard_budget);
+  void EvictLocked(Shard& s, uint64_t shard_budget) REQUIRES(s.mu);
+  // Ends the load of `flat` (from a claim).
+  void Finish(const std::string& flat, const std::shared_ptr<Loading>& l, Result<Block> outcome);
 
   std::atomic<uint64_t> budget_;
-  SecondTier* second_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::mutex loading_mu_;
-  std::unordered_map<std::string, std::shared_ptr<Loading>> loading_;
-  std::atomic<uint64_t> hits_{0}, second_hits_{0}, misses_{0}, collapsed_{0}, evictions_{0};
+  Mutex loading_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Loading>> loading_ GUARDED_BY(loading_mu_);
+  std::atomic<uint64_t> hits_{0}, misses_{0}, collapsed_{0}, abandoned_{0}, evictions_{0};
 };
 
 }  // namespace vodfs::cache

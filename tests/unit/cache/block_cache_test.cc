@@ -9,10 +9,15 @@
 namespace vodfs::cache {
 namespace {
 
-Block Make(size_t n, char c = 'x') { return std::make_shared<const std::string>(n, c); }
+Block Make(size_t n, char c = 'x') { return BlockData::CopyOf(std::string(n, c)); }
+
+// Spins until `n` threads wait for a load (they register before blocking).
+void AwaitWaiters(const BlockCache& c, uint64_t n) {
+  while (c.Stats().collapsed < n) std::this_thread::yield();
+}
 
 TEST(BlockCacheTest, EvictsColdBlocksByBytes) {
-  BlockCache c(10 * 1024, nullptr, 1);
+  BlockCache c(10 * 1024, 1);
   for (int i = 0; i < 10; ++i) c.Insert({"o", static_cast<uint64_t>(i)}, Make(1024));
   EXPECT_EQ(c.Stats().bytes, 10u * 1024);
   ASSERT_TRUE(c.Lookup({"o", 0}));  // warm block 0
@@ -24,12 +29,12 @@ TEST(BlockCacheTest, EvictsColdBlocksByBytes) {
 }
 
 TEST(BlockCacheTest, PinnedBlocksSurviveEviction) {
-  BlockCache c(2 * 1024, nullptr, 1);
+  BlockCache c(2 * 1024, 1);
   c.Insert({"o", 0}, Make(1024, 'a'));
   Block held = c.Lookup({"o", 0});
   for (int i = 1; i < 10; ++i) c.Insert({"o", static_cast<uint64_t>(i)}, Make(1024));
   EXPECT_TRUE(c.Lookup({"o", 0}));  // still there: a reader holds it
-  EXPECT_EQ((*held)[0], 'a');
+  EXPECT_EQ(held->view()[0], 'a');
   EXPECT_EQ(c.Stats().pinned_bytes, 1024u);
   held.reset();
   for (int i = 10; i < 13; ++i) c.Insert({"o", static_cast<uint64_t>(i)}, Make(1024));
@@ -45,38 +50,71 @@ TEST(BlockCacheTest, ConcurrentMissesCollapseIntoOneLoad) {
   for (int t = 0; t < 16; ++t) {
     ts.emplace_back([&, t] {
       while (!go) std::this_thread::yield();
-      auto b = c.GetOrLoad({"o", 7}, [&]() -> Result<std::string> {
+      auto b = c.GetOrLoad({"o", 7}, [&]() -> Result<Block> {
         ++loads;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a slow origin
-        return std::string("payload");
+        AwaitWaiters(c, 15);  // a slow origin: everyone else asks meanwhile
+        return Block(BlockData::CopyOf("payload"));
       });
-      got[t] = b.ok() ? **b : "error";
+      got[t] = b.ok() ? std::string((*b)->view()) : "error";
     });
   }
   go = true;
   for (auto& t : ts) t.join();
   EXPECT_EQ(loads, 1);
   for (const auto& g : got) EXPECT_EQ(g, "payload");
-  EXPECT_GE(c.Stats().collapsed, 1u);
+  EXPECT_EQ(c.Stats().collapsed, 15u);
 }
 
 TEST(BlockCacheTest, AFailedLoadReachesEveryWaiterAndIsNotCached) {
   BlockCache c(1 << 20);
-  ASSERT_TRUE(c.TryBeginLoad({"o", 1}));
-  EXPECT_FALSE(c.TryBeginLoad({"o", 1}));  // claimed
+  auto claim = c.TryClaim({"o", 1});
+  ASSERT_TRUE(claim);
+  EXPECT_FALSE(c.TryClaim({"o", 1}));  // claimed
   EXPECT_TRUE(c.PresentOrLoading({"o", 1}));
-  std::thread waiter([&] {
-    auto r = c.Await({"o", 1});
-    EXPECT_FALSE(r.ok());
-    EXPECT_EQ(r.code(), ErrorCode::kStale);
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the waiter block
-  c.CompleteLoad({"o", 1}, Error(ErrorCode::kStale, "changed"));
+  Result<Block> seen = Block();
+  std::thread waiter([&] { seen = c.Await({"o", 1}); });
+  AwaitWaiters(c, 1);
+  claim->Fail(Error(ErrorCode::kStale, "changed"));
   waiter.join();
+  ASSERT_FALSE(seen.ok());
+  EXPECT_EQ(seen.code(), ErrorCode::kStale);
   EXPECT_FALSE(c.PresentOrLoading({"o", 1}));
-  EXPECT_TRUE(c.TryBeginLoad({"o", 1}));  // a later read tries again
-  c.CompleteLoad({"o", 1}, Make(10));
+  auto again = c.TryClaim({"o", 1});  // a later read tries again
+  ASSERT_TRUE(again);
+  again->Complete(Make(10));
+  EXPECT_FALSE(again->pending());
   EXPECT_TRUE(c.Lookup({"o", 1}));
+}
+
+TEST(BlockCacheTest, AClaimLetGoWithoutAnOutcomeFailsItsWaiters) {
+  BlockCache c(1 << 20);
+  Result<Block> seen = Block();
+  std::thread waiter;
+  {
+    auto claim = c.TryClaim({"o", 2});
+    ASSERT_TRUE(claim);
+    waiter = std::thread([&] { seen = c.Await({"o", 2}); });
+    AwaitWaiters(c, 1);
+  }  // a loader that returned early
+  waiter.join();
+  ASSERT_FALSE(seen.ok());
+  EXPECT_EQ(seen.code(), ErrorCode::kAborted);
+  EXPECT_EQ(c.Stats().abandoned, 1u);
+  EXPECT_FALSE(c.PresentOrLoading({"o", 2}));
+}
+
+TEST(BlockCacheTest, AMovedClaimKeepsItsDuty) {
+  BlockCache c(1 << 20);
+  auto claim = c.TryClaim({"o", 3});
+  ASSERT_TRUE(claim);
+  BlockCache::Claim moved = std::move(*claim);
+  claim.reset();  // the moved-from claim has nothing to fail
+  EXPECT_TRUE(c.PresentOrLoading({"o", 3}));
+  EXPECT_EQ(c.Stats().abandoned, 0u);
+  moved.Complete(Make(5, 'm'));
+  auto b = c.Lookup({"o", 3});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->view(), "mmmmm");
 }
 
 TEST(BlockCacheTest, AwaitOfAnUnknownBlockIsEmpty) {
@@ -87,7 +125,7 @@ TEST(BlockCacheTest, AwaitOfAnUnknownBlockIsEmpty) {
 }
 
 TEST(BlockCacheTest, EraseObjectAndBudget) {
-  BlockCache c(1 << 20, nullptr, 4);
+  BlockCache c(1 << 20, 4);
   for (int i = 0; i < 8; ++i) {
     c.Insert({"a", static_cast<uint64_t>(i)}, Make(100));
     c.Insert({"b", static_cast<uint64_t>(i)}, Make(100));
@@ -100,42 +138,14 @@ TEST(BlockCacheTest, EraseObjectAndBudget) {
   EXPECT_LE(c.Stats().bytes, 400u);
 }
 
-// Keeps copies of the bytes, as a disk tier does (holding the blocks
-// themselves would pin them in memory).
-class CopyingTier final : public SecondTier {
- public:
-  Block Get(const BlockKey& k) override {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = m.find(k.Flat());
-    return it == m.end() ? nullptr : std::make_shared<const std::string>(it->second);
-  }
-  void Put(const BlockKey& k, const Block& b) override {
-    std::lock_guard<std::mutex> lock(mu);
-    m[k.Flat()] = *b;
-  }
-  std::mutex mu;
-  std::map<std::string, std::string> m;
-};
-
-TEST(BlockCacheTest, SecondTierIsFilledAndConsulted) {
-  CopyingTier disk;
-  BlockCache c(1024, &disk, 1);
-  c.Insert({"o", 0}, Make(1000, 'q'));
-  c.Insert({"o", 1}, Make(1000));  // evicts block 0 from memory
-  auto b = c.Lookup({"o", 0});
-  ASSERT_TRUE(b);
-  EXPECT_EQ((*b)[0], 'q');
-  EXPECT_EQ(c.Stats().second_tier_hits, 1u);
-}
-
 TEST(BlockCacheTest, ManyThreadsKeepAccountingExact) {
-  BlockCache c(64 * 1024, nullptr, 4);
+  BlockCache c(64 * 1024, 4);
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < 2000; ++i) {
         BlockKey k{"o" + std::to_string((i + t) % 5), static_cast<uint64_t>(i % 40)};
-        auto r = c.GetOrLoad(k, [] { return Result<std::string>(std::string(1024, 'z')); });
+        auto r = c.GetOrLoad(k, [] { return Result<Block>(Make(1024, 'z')); });
         EXPECT_TRUE(r.ok());
       }
     });

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -31,7 +32,8 @@ DiskTierOptions Opts(const std::string& dir, uint64_t quota = 1 << 20) {
   return o;
 }
 
-Block Data(char c, size_t n = kBs) { return std::make_shared<const std::string>(n, c); }
+Block Data(char c, size_t n = kBs) { return BlockData::CopyOf(std::string(n, c)); }
+std::string Bytes(const Block& b) { return std::string(b->view()); }
 
 std::vector<std::string> ExtentFiles(const std::string& dir) {
   std::vector<std::string> out;
@@ -46,12 +48,12 @@ TEST(DiskTierTest, BlocksAndVersionsSurviveAReopen) {
   {
     auto t = DiskTier::Open(Opts(d.path() + "/c"));
     ASSERT_TRUE(t.ok()) << t.error().ToString();
-    (*t)->Describe("obj#1:e", "source/v1", {100000, "\"e\"", "lm"});
+    (*t)->Describe("obj#1:e", "source/v1", {100000, "\"e\"", "lm", 0x1234});
     for (uint64_t i = 0; i < 20; ++i) (*t)->Put({"obj#1:e", i}, Data(static_cast<char>('a' + i)));
     (*t)->Put({"obj#1:e", 20}, Data('z', 100));  // a short last block
     auto b = (*t)->Get({"obj#1:e", 3});
     ASSERT_TRUE(b);
-    EXPECT_EQ(*b, std::string(kBs, 'd'));
+    EXPECT_EQ(Bytes(b), std::string(kBs, 'd'));
     EXPECT_EQ((*t)->Stats().extents, 3u);
   }
   auto t = DiskTier::Open(Opts(d.path() + "/c"));
@@ -59,9 +61,9 @@ TEST(DiskTierTest, BlocksAndVersionsSurviveAReopen) {
   for (uint64_t i = 0; i < 20; ++i) {
     auto b = (*t)->Get({"obj#1:e", i});
     ASSERT_TRUE(b) << i;
-    EXPECT_EQ(*b, std::string(kBs, static_cast<char>('a' + i)));
+    EXPECT_EQ(Bytes(b), std::string(kBs, static_cast<char>('a' + i)));
   }
-  EXPECT_EQ(*(*t)->Get({"obj#1:e", 20}), std::string(100, 'z'));
+  EXPECT_EQ(Bytes((*t)->Get({"obj#1:e", 20})), std::string(100, 'z'));
   EXPECT_FALSE((*t)->Get({"obj#1:e", 21}));
   EXPECT_FALSE((*t)->Get({"other", 0}));
   auto v = (*t)->Known("source/v1");
@@ -76,7 +78,7 @@ TEST(ExtentHeaderTest, WrittenHeadersParseWithTheirIdentityAndRecords) {
   {
     auto t = DiskTier::Open(Opts(d.path() + "/c"));
     ASSERT_TRUE(t.ok()) << t.error().ToString();
-    (*t)->Describe("obj#1:e", "source/v1", {100000, "\"e\"", "lm"});
+    (*t)->Describe("obj#1:e", "source/v1", {100000, "\"e\"", "lm", 0x1234});
     (*t)->Put({"obj#1:e", 9}, Data('a'));
     (*t)->Put({"obj#1:e", 10}, Data('b', 100));
   }
@@ -96,13 +98,19 @@ TEST(ExtentHeaderTest, WrittenHeadersParseWithTheirIdentityAndRecords) {
   EXPECT_EQ(h.version.size, 100000u);
   EXPECT_EQ(h.version.etag, "\"e\"");
   EXPECT_EQ(h.version.last_modified, "lm");
+  EXPECT_EQ(h.version.crc64, 0x1234u);
+  EXPECT_FALSE(h.verified);
   EXPECT_EQ(h.len, (std::vector<uint32_t>{0, kBs, 100, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(h.crc64[1], Data('a')->crc64());
+  EXPECT_EQ(h.crc64[2], Data('b', 100)->crc64());
   // Encoding what was parsed gives the same header back.
   ExtentHeader again;
   ASSERT_TRUE(ParseExtentHeader(EncodeExtentHeader(h), &again));
   EXPECT_EQ(again.object, h.object);
   EXPECT_EQ(again.len, h.len);
   EXPECT_EQ(again.crc, h.crc);
+  EXPECT_EQ(again.crc64, h.crc64);
+  EXPECT_EQ(again.version.crc64, h.version.crc64);
 }
 
 TEST(ExtentHeaderTest, RejectsWhatIsNotAHeaderAndDropsRecordsThatFailTheirCheck) {
@@ -113,21 +121,22 @@ TEST(ExtentHeaderTest, RejectsWhatIsNotAHeaderAndDropsRecordsThatFailTheirCheck)
   h.object = "o";
   h.len = {0, 512, 1024, 0};
   h.crc = {0, 7, 8, 0};
+  h.crc64 = {0, 70, 80, 0};
   std::string bytes = EncodeExtentHeader(h);
   ExtentHeader out;
   EXPECT_FALSE(ParseExtentHeader(bytes.substr(0, 4095), &out));
   std::string other = bytes;
-  other[7] = '2';
+  other[7] = '1';  // the first format
   EXPECT_FALSE(ParseExtentHeader(other, &out));
   std::string too_many = bytes;
   too_many[12] = static_cast<char>(129);
   EXPECT_FALSE(ParseExtentHeader(too_many, &out));
   std::string overrun = bytes;
-  overrun[32] = static_cast<char>(0xff);
-  overrun[33] = static_cast<char>(0x07);  // 2047 bytes of object from offset 40
+  overrun[48] = static_cast<char>(0xff);
+  overrun[49] = static_cast<char>(0x03);  // 1023 bytes of object from offset 56
   EXPECT_FALSE(ParseExtentHeader(overrun, &out));
   std::string torn = bytes;
-  torn[2048 + 16 + 4] ^= 1;  // block 1's CRC no longer matches its check
+  torn[kExtentRecordsOffset + kExtentRecordSize + 4] ^= 1;  // block 1's CRC no longer matches its check
   ASSERT_TRUE(ParseExtentHeader(torn, &out));
   EXPECT_EQ(out.len, (std::vector<uint32_t>{0, 0, 1024, 0}));
 }
@@ -144,7 +153,7 @@ TEST(DiskTierTest, CorruptedAndTornBlocksAreDetectedNeverServed) {
   ASSERT_GE(fd, 0);
   // Flip a byte of block 2's data, and tear block 5's record.
   ASSERT_EQ(pwrite(fd, "y", 1, 4096 + 2 * kBs + 100), 1);
-  ASSERT_EQ(pwrite(fd, "\x01\x02", 2, 2048 + 5 * 16 + 9), 2);
+  ASSERT_EQ(pwrite(fd, "\x01\x02", 2, kExtentRecordsOffset + 5 * kExtentRecordSize + 9), 2);
   close(fd);
   auto again = DiskTier::Open(Opts(d.path() + "/c"));
   ASSERT_TRUE(again.ok());
@@ -243,7 +252,7 @@ TEST(DiskTierTest, AFullWriteQueueMakesWritersWaitInsteadOfDroppingBlocks) {
     for (uint64_t i = 0; i < kPerThread; ++i) {
       auto b = (*t)->Get({"w" + std::to_string(w) + "#1", i});
       ASSERT_TRUE(b) << w << " " << i;
-      EXPECT_EQ(*b, std::string(kBs, static_cast<char>('a' + (i + w) % 26)));
+      EXPECT_EQ(Bytes(b), std::string(kBs, static_cast<char>('a' + (i + w) % 26)));
     }
   }
 }
@@ -262,8 +271,8 @@ TEST(DiskTierTest, InterleavedBlocksAreWrittenInRunsAndReadBackExactly) {
   {
     auto t = DiskTier::Open(Opts(d.path() + "/c"));
     ASSERT_TRUE(t.ok());
-    (*t)->Describe("a#1", "source/a", {30 * kBs + 1234, "\"a\"", ""});
-    (*t)->Describe("b#1", "source/b", {9 * kBs, "\"b\"", ""});
+    (*t)->Describe("a#1", "source/a", {30 * kBs + 1234, "\"a\"", "", std::nullopt});
+    (*t)->Describe("b#1", "source/b", {9 * kBs, "\"b\"", "", std::nullopt});
     (*t)->Start();
     for (const auto& [k, v] : blocks) (*t)->Put(k, Data(v[0], v.size()));
     (*t)->Stop();
@@ -275,26 +284,88 @@ TEST(DiskTierTest, InterleavedBlocksAreWrittenInRunsAndReadBackExactly) {
   for (const auto& [k, v] : blocks) {
     auto b = (*t)->Get(k);
     ASSERT_TRUE(b) << k.object << " " << k.index;
-    EXPECT_EQ(*b, v) << k.object << " " << k.index;
+    EXPECT_EQ(Bytes(b), v) << k.object << " " << k.index;
   }
   EXPECT_EQ((*t)->Stats().corrupt, 0u);
 }
 
-TEST(DiskTierTest, WorksBehindTheBlockCache) {
+TEST(DiskTierTest, ARunOfBlocksIsReadInOneGoWithHolesLeftEmpty) {
   TempDir d;
   auto t = DiskTier::Open(Opts(d.path() + "/c"));
-  BlockCache c(2 * kBs, t->get(), 1);
-  int loads = 0;
-  auto load = [&]() -> Result<std::string> {
-    ++loads;
-    return std::string(kBs, 'L');
-  };
-  for (uint64_t i = 0; i < 6; ++i) ASSERT_TRUE(c.GetOrLoad({"o", i}, load).ok());
-  EXPECT_EQ(loads, 6);
-  // Evicted from memory, but not lost: the disk answers.
-  for (uint64_t i = 0; i < 6; ++i) ASSERT_EQ(**c.GetOrLoad({"o", i}, load), std::string(kBs, 'L'));
-  EXPECT_EQ(loads, 6);
-  EXPECT_GT(c.Stats().second_tier_hits, 0u);
+  ASSERT_TRUE(t.ok());
+  for (uint64_t i = 0; i < 12; ++i) {
+    if (i != 5) (*t)->Put({"r#1", i}, Data(static_cast<char>('a' + i)));
+  }
+  // Blocks 2..13 cross an extent boundary (8 per extent); 5 was never
+  // stored and 12, 13 are past what was.
+  auto run = (*t)->GetRun("r#1", 2, 12);
+  ASSERT_EQ(run.size(), 12u);
+  for (uint64_t i = 2; i < 14; ++i) {
+    const Block& b = run[i - 2];
+    if (i == 5 || i >= 12) {
+      EXPECT_FALSE(b) << i;
+      continue;
+    }
+    ASSERT_TRUE(b) << i;
+    EXPECT_EQ(Bytes(b), std::string(kBs, static_cast<char>('a' + i)));
+    EXPECT_EQ(b->crc64(), Data(static_cast<char>('a' + i))->crc64()) << i;
+  }
+}
+
+TEST(DiskTierTest, VerificationAndBlockCrcsSurviveAReopenAndADropForgetsAll) {
+  TempDir d;
+  {
+    auto t = DiskTier::Open(Opts(d.path() + "/c"));
+    ASSERT_TRUE(t.ok());
+    (*t)->Describe("v#1", "source/v", {10 * kBs, "\"v\"", "", 99});
+    (*t)->Describe("w#1", "source/w", {3 * kBs, "\"w\"", "", 98});
+    for (uint64_t i = 0; i < 10; ++i) (*t)->Put({"v#1", i}, Data(static_cast<char>('0' + i)));
+    for (uint64_t i = 0; i < 3; ++i) (*t)->Put({"w#1", i}, Data('w'));
+    EXPECT_FALSE((*t)->Verified("v#1"));
+    (*t)->MarkVerified("v#1", 10);
+    EXPECT_TRUE((*t)->Verified("v#1"));
+  }
+  auto t = DiskTier::Open(Opts(d.path() + "/c"));
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE((*t)->Verified("v#1"));
+  EXPECT_FALSE((*t)->Verified("w#1"));
+  auto known = (*t)->Known("source/v");
+  ASSERT_TRUE(known);
+  EXPECT_EQ(known->crc64, 99u);
+  auto crcs = (*t)->BlockCrcs("w#1", 3);
+  ASSERT_EQ(crcs.size(), 3u);
+  for (uint64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(crcs[i].first, i);
+    EXPECT_EQ(crcs[i].second, Data('w')->crc64());
+  }
+  (*t)->DropObject("w#1", 3);
+  EXPECT_FALSE((*t)->Get({"w#1", 0}));
+  EXPECT_TRUE((*t)->BlockCrcs("w#1", 3).empty());
+  EXPECT_TRUE((*t)->Get({"v#1", 9}));
+  EXPECT_EQ((*t)->Stats().dropped_objects, 1u);
+}
+
+TEST(DiskTierTest, ADroppedObjectsQueuedWritesNeverLand) {
+  TempDir d;
+  auto t = DiskTier::Open(Opts(d.path() + "/c"));
+  ASSERT_TRUE(t.ok());
+  // Whether the writer took them yet or not, none survive the drop.
+  (*t)->Start();
+  for (uint64_t i = 0; i < 4; ++i) (*t)->Put({"q#1", i}, Data('q'));
+  (*t)->DropObject("q#1", 4);
+  (*t)->Stop();
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_FALSE((*t)->Get({"q#1", i})) << i;
+}
+
+TEST(DiskTierTest, AnOldFormatCacheIsRemovedNotRead) {
+  TempDir d;
+  const std::string dir = d.path() + "/c";
+  fs::create_directories(dir + "/v1/ab");
+  { std::ofstream(dir + "/v1/ab/0000-0.ext") << "an extent of the first format"; }
+  auto t = DiskTier::Open(Opts(dir));
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(fs::exists(dir + "/v1"));
+  EXPECT_EQ((*t)->Stats().extents, 0u);
 }
 
 }  // namespace
