@@ -1,5 +1,7 @@
 #include "vodfs/fetch/fetcher.h"
 
+#include <algorithm>
+
 #include "vodfs/util/log.h"
 #include "vodfs/util/strings.h"
 
@@ -7,6 +9,7 @@ namespace vodfs::fetch {
 
 bool Fingerprint::Matches(const Fingerprint& o) const {
   if (size != o.size) return false;
+  if (crc64 && o.crc64 && *crc64 != *o.crc64) return false;
   if (!etag.empty() && !o.etag.empty()) return etag == o.etag;
   if (!last_modified.empty() && !o.last_modified.empty()) return last_modified == o.last_modified;
   return true;
@@ -14,6 +17,31 @@ bool Fingerprint::Matches(const Fingerprint& o) const {
 
 std::string Fingerprint::Id() const {
   return std::to_string(size) + ":" + (!etag.empty() ? etag : last_modified);
+}
+
+ErrorCode ToErrorCode(FetchFailure f) {
+  switch (f) {
+    case FetchFailure::kStale:
+      return ErrorCode::kStale;
+    case FetchFailure::kRejected:
+      return ErrorCode::kPermissionDenied;
+    case FetchFailure::kRetryable:
+      return ErrorCode::kUnavailable;
+    case FetchFailure::kFatal:
+      return ErrorCode::kBadResponse;
+    case FetchFailure::kCancelled:
+      return ErrorCode::kCancelled;
+  }
+  return ErrorCode::kInternal;
+}
+
+std::optional<FetchFailure> ClassifyStatus(int status) {
+  if (status == 200 || status == 206) return std::nullopt;
+  if (status == 401 || status == 403 || status == 410) return FetchFailure::kRejected;
+  // 404: the object is gone; 416: it is smaller than the range asked.
+  if (status == 404 || status == 416) return FetchFailure::kStale;
+  if (status >= 500 || status == 429 || status == 408) return FetchFailure::kRetryable;
+  return FetchFailure::kFatal;
 }
 
 bool ParseContentRange(std::string_view v, uint64_t* first, uint64_t* last,
@@ -44,16 +72,71 @@ RangeFetcher::RangeFetcher(http::HttpClient& http, resolve::UrlBroker& broker, C
     : http_(http), broker_(broker), clock_(clock), options_(std::move(options)), backoff_(options_.retry) {}
 
 FetchStats RangeFetcher::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
-namespace {
+void RangeFetcher::Count(uint64_t FetchStats::*field, uint64_t n) {
+  MutexLock lock(&mu_);
+  stats_.*field += n;
+}
 
-// What one attempt ended with.
-enum class Outcome { kDone, kRetry, kRejected, kFail };
-
-}  // namespace
+Status RangeFetcher::RunAttempts(const resolve::MediaRef& ref, const std::atomic<bool>* cancel,
+                                 const AttemptFn& attempt) {
+  const std::string what = ref.Key();
+  const Duration budget = options_.retry.budget;
+  MonoTime last_progress = clock_.Now();
+  int rejections = 0;
+  int failures = 0;  // transient failures since the last progress
+  for (int n = 1; n <= options_.retry.max_attempts; ++n) {
+    auto lease = broker_.Get(ref);
+    if (!lease.ok()) return lease.error();
+    // The stall bound of this attempt: never past the budget's end.
+    const Duration left = budget - (clock_.Now() - last_progress);
+    const auto stall = std::clamp(std::chrono::duration_cast<std::chrono::seconds>(left), std::chrono::seconds(1),
+                                  std::max(options_.stall_timeout, std::chrono::seconds(1)));
+    Attempt a = attempt(lease->url, stall);
+    if (!a.failure) return Status::Ok();
+    if (a.progressed) {
+      last_progress = clock_.Now();
+      failures = 0;
+    }
+    switch (*a.failure) {
+      case FetchFailure::kRejected:
+        broker_.ReportRejected(ref, lease->generation);
+        Count(&FetchStats::rejections);
+        if (++rejections > options_.max_rejections) {
+          return Status(ErrorCode::kPermissionDenied,
+                        "the origin refuses " + what + " (" + a.why +
+                            ") even with a fresh URL; a Referer allow-list? (see the referer option)");
+        }
+        VODFS_LOG(kDebug) << "URL of " << what << " refused (" << a.why << "); re-signing";
+        continue;  // a refused URL is not a failure to back off from
+      case FetchFailure::kCancelled:
+        return Status(ErrorCode::kCancelled, "read of " + what + " stopped");
+      case FetchFailure::kStale:
+        Count(&FetchStats::stale);
+        return Status(ErrorCode::kStale, what + ": " + a.why);
+      case FetchFailure::kFatal:
+        VODFS_LOG(kWarn) << "Cannot read " << what << ": " << a.why;
+        return Status(ErrorCode::kBadResponse, what + ": " + a.why);
+      case FetchFailure::kRetryable:
+        break;
+    }
+    if (cancel && cancel->load()) return Status(ErrorCode::kCancelled, "read of " + what + " cancelled");
+    const Duration delay = backoff_.DelayFor(++failures);
+    if (clock_.Now() - last_progress + delay > budget) {
+      VODFS_LOG(kWarn) << "Cannot read " << what << ": " << a.why << "; gave up after "
+                       << std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - last_progress).count()
+                       << " s without progress";
+      return Status(ErrorCode::kUnavailable, what + ": " + a.why);
+    }
+    VODFS_LOG(kDebug) << "read of " << what << " failed (" << a.why << "), retry " << failures;
+    Count(&FetchStats::retries);
+    clock_.SleepFor(delay);
+  }
+  return Status(ErrorCode::kUnavailable, what + ": too many attempts");
+}
 
 Result<RangeFetcher::Result_> RangeFetcher::Fetch(const resolve::MediaRef& ref, uint64_t offset,
                                                  uint64_t length, const std::optional<Fingerprint>& expected,
@@ -71,6 +154,16 @@ Result<RangeFetcher::Result_> RangeFetcher::Fetch(const resolve::MediaRef& ref, 
   return out;
 }
 
+namespace {
+
+std::optional<uint64_t> Crc64Header(const http::ResponseHead& head) {
+  auto v = head.Header("x-oss-hash-crc64ecma");
+  if (!v) return std::nullopt;
+  return str::ParseUint64(str::Trim(*v));
+}
+
+}  // namespace
+
 Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t offset, uint64_t length,
                                           const std::optional<Fingerprint>& expected, const Sink& sink,
                                           const std::atomic<bool>* cancel, const VersionCallback& on_version) {
@@ -81,116 +174,79 @@ Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t
     length = std::min(length, pin->size - offset);
   }
   const std::string what = ref.Key();
-  const MonoTime start = clock_.Now();
-  int rejections = 0;
   uint64_t done = 0;  // bytes delivered to the sink so far
-  Error last(ErrorCode::kUnavailable, "no attempt made");
-  for (int attempt = 1; attempt <= options_.retry.max_attempts; ++attempt) {
-    auto lease = broker_.Get(ref);
-    if (!lease.ok()) return lease.error();
+
+  auto attempt = [&](const std::string& url, std::chrono::seconds stall) -> Attempt {
     const uint64_t cur = offset + done;  // where this attempt starts
     uint64_t want = length - done;        // bytes still wanted
-
     http::Request req;
-    req.url = lease->url;
+    req.url = url;
     req.headers = options_.headers;
     req.range = std::make_pair(cur, cur + want - 1);
     req.timeout = options_.request_timeout;
+    req.stall = stall;
     req.cancel = cancel;
 
-    Fingerprint seen;
-    Outcome outcome = Outcome::kDone;
-    std::string why;
+    Attempt a;
+    auto fail = [&a](FetchFailure f, std::string why) {
+      a.failure = f;
+      a.why = std::move(why);
+      return false;
+    };
     int status = 0;
-    uint64_t skip = 0;      // bytes of a 200 body before our range
-    uint64_t got = 0;       // bytes of this attempt delivered
+    uint64_t skip = 0;  // bytes of a 200 body before our range
+    uint64_t got = 0;   // bytes of this attempt delivered
     bool stop_early = false;
-    bool sink_stopped = false;
 
     http::StreamHandler h;
     h.on_head = [&](const http::ResponseHead& head) {
       status = head.status;
+      if (auto f = ClassifyStatus(status)) return fail(*f, "HTTP " + std::to_string(status));
+      Fingerprint seen;
       seen.etag = head.Header("ETag").value_or("");
       seen.last_modified = head.Header("Last-Modified").value_or("");
+      seen.crc64 = Crc64Header(head);
       if (status == 206) {
         uint64_t first, last_byte;
         std::optional<uint64_t> total;
         auto cr = head.Header("Content-Range");
         if (!cr || !ParseContentRange(*cr, &first, &last_byte, &total) || !total) {
-          why = "206 without a usable Content-Range";
-          outcome = Outcome::kRetry;
-          return false;
+          return fail(FetchFailure::kRetryable, "206 without a usable Content-Range");
         }
         seen.size = *total;
-        if (cur >= *total) {
-          why = "the object is smaller than the range asked";
-          outcome = Outcome::kFail;
-          return false;
-        }
+        if (cur >= *total) return fail(FetchFailure::kStale, "the object is smaller than the range asked");
         const uint64_t want_last = std::min(cur + want, *total) - 1;
         if (first != cur || last_byte != want_last) {
-          why = "asked bytes " + std::to_string(cur) + "-" + std::to_string(cur + want - 1) + ", got " + *cr;
-          std::lock_guard<std::mutex> lock(mu_);
-          ++stats_.bad_ranges;
-          outcome = Outcome::kRetry;
-          return false;
+          Count(&FetchStats::bad_ranges);
+          return fail(FetchFailure::kRetryable,
+                      "asked bytes " + std::to_string(cur) + "-" + std::to_string(cur + want - 1) + ", got " + *cr);
         }
         want = last_byte - first + 1;
-      } else if (status == 200) {
-        if (!head.content_length) {
-          why = "200 without Content-Length";
-          outcome = Outcome::kRetry;
-          return false;
-        }
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          ++stats_.ignored_ranges;
-        }
+      } else {  // 200: the origin ignored the Range header
+        if (!head.content_length) return fail(FetchFailure::kRetryable, "200 without Content-Length");
+        Count(&FetchStats::ignored_ranges);
         seen.size = *head.content_length;
         if (cur == 0 && seen.size == 0) {
           want = 0;  // an empty object: nothing to cut out
         } else if (cur >= seen.size) {
           // OSS answers an unsatisfiable range with the whole object: ours
           // is past its end, so the object is not what we think.
-          why = "the object is smaller than the range asked";
-          outcome = Outcome::kFail;
-          return false;
+          return fail(FetchFailure::kStale, "the object is smaller than the range asked");
         } else if (cur > options_.max_skip_on_200) {
-          why = "the origin ignored the Range header";
-          outcome = Outcome::kRetry;
-          return false;
+          return fail(FetchFailure::kRetryable, "the origin ignored the Range header");
         } else {
           skip = cur;
           want = std::min(want, seen.size - cur);
         }
-      } else if (status == 401 || status == 403 || status == 410) {
-        outcome = Outcome::kRejected;
-        why = "HTTP " + std::to_string(status);
-        return false;
-      } else if (status == 404 || status == 416) {
-        outcome = Outcome::kFail;
-        why = "HTTP " + std::to_string(status);
-        return false;
-      } else {
-        outcome = status >= 500 || status == 429 || status == 408 ? Outcome::kRetry : Outcome::kFail;
-        why = "HTTP " + std::to_string(status);
-        return false;
       }
-      if (pin && !seen.Matches(*pin)) {
-        outcome = Outcome::kFail;
-        why = "the object changed";
-        std::lock_guard<std::mutex> lock(mu_);
-        ++stats_.stale;
-        return false;
-      }
+      if (pin && !seen.Matches(*pin)) return fail(FetchFailure::kStale, "the object changed");
       // From here on this version is the one delivered: a resumed attempt
       // must find it again.
       if (!pin) {
         pin = seen;
-        if (on_version && !on_version(seen)) {
-          sink_stopped = true;
-          return false;
-        }
+        if (on_version && !on_version(seen)) return fail(FetchFailure::kCancelled, "stopped");
+      } else if (!pin->crc64 && seen.crc64) {
+        pin->crc64 = seen.crc64;  // learnt from a later answer (one without it came first)
       }
       return true;
     };
@@ -202,20 +258,14 @@ Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t
       }
       const uint64_t room = want - got;
       if (chunk.size() > room) {
-        if (status == 206) {
-          why = "more bytes than the Content-Range announced";
-          outcome = Outcome::kRetry;
-          return false;
-        }
+        if (status == 206) return fail(FetchFailure::kRetryable, "more bytes than the Content-Range announced");
         chunk = chunk.substr(0, room);
       }
       if (!chunk.empty()) {
-        if (!sink(cur + got, chunk)) {
-          sink_stopped = true;
-          return false;
-        }
+        if (!sink(cur + got, chunk)) return fail(FetchFailure::kCancelled, "stopped");
         got += chunk.size();
         done += chunk.size();
+        a.progressed = true;
       }
       if (status == 200 && got == want) {
         stop_early = true;  // the rest of the object is not needed
@@ -224,114 +274,69 @@ Result<Fingerprint> RangeFetcher::FetchTo(const resolve::MediaRef& ref, uint64_t
       return true;
     };
 
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.requests;
-    }
+    Count(&FetchStats::requests);
     const MonoTime sent = clock_.Now();
     auto r = http_.Stream(req, h);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.bytes += got;
-    }
+    Count(&FetchStats::bytes, got);
     VODFS_LOG(kDebug) << "GET " << what << " bytes " << cur << "-" << (cur + want - 1) << ": " << status << ", "
                       << got << " bytes in "
                       << std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - sent).count() << " ms";
-    if (sink_stopped) return Error(ErrorCode::kCancelled, "read of " + what + " stopped");
-    if (r.ok() || stop_early) {
-      if (outcome == Outcome::kDone && got == want) return *pin;
-      if (outcome == Outcome::kDone) {
-        why = "short body: " + std::to_string(got) + " of " + std::to_string(want) + " bytes";
-        outcome = Outcome::kRetry;
+    if (a.failure) {
+      if (*a.failure != FetchFailure::kCancelled && pin && done == length) a.failure.reset();  // all there
+      return a;
+    }
+    if (!r.ok() && !stop_early) {
+      if (r.code() == ErrorCode::kCancelled) {
+        a.failure = FetchFailure::kCancelled;
+      } else if (r.code() == ErrorCode::kUnavailable || r.code() == ErrorCode::kDeadlineExceeded) {
+        if (r.code() == ErrorCode::kDeadlineExceeded) Count(&FetchStats::stalls);
+        a.failure = FetchFailure::kRetryable;
+      } else {
+        a.failure = FetchFailure::kFatal;
       }
-    } else if (r.code() == ErrorCode::kCancelled && outcome == Outcome::kDone) {
-      return Error(ErrorCode::kCancelled, "read of " + what + " cancelled");
-    } else if (outcome == Outcome::kDone) {
-      why = r.error().message;
-      outcome = r.code() == ErrorCode::kUnavailable || r.code() == ErrorCode::kDeadlineExceeded
-                    ? Outcome::kRetry
-                    : Outcome::kFail;
+      a.why = r.error().message;
+    } else if (got != want) {
+      a.failure = FetchFailure::kRetryable;
+      a.why = "short body: " + std::to_string(got) + " of " + std::to_string(want) + " bytes";
     }
-    if (pin && done == length) return *pin;  // everything arrived before the error
+    if (a.failure && *a.failure != FetchFailure::kCancelled && pin && done == length) a.failure.reset();
+    return a;
+  };
 
-    switch (outcome) {
-      case Outcome::kDone:
-        break;
-      case Outcome::kRejected:
-        broker_.ReportRejected(ref, lease->generation);
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          ++stats_.rejections;
-        }
-        if (++rejections > options_.max_rejections) {
-          return Error(ErrorCode::kPermissionDenied,
-                       "the origin refuses " + what + " (" + why +
-                           ") even with a fresh URL; a Referer allow-list? (see the referer option)");
-        }
-        VODFS_LOG(kDebug) << "URL of " << what << " refused (" << why << "); re-signing";
-        --attempt;  // a refused URL is not a failed attempt
-        continue;
-      case Outcome::kFail:
-        if (why == "the object changed" || why.find("smaller than") != std::string::npos ||
-            why == "HTTP 404" || why == "HTTP 416") {
-          return Error(ErrorCode::kStale, what + ": " + why);
-        }
-        return Error(ErrorCode::kBadResponse, what + ": " + why);
-      case Outcome::kRetry:
-        last = Error(ErrorCode::kUnavailable, what + ": " + why);
-        break;
-    }
-    if (cancel && cancel->load()) return Error(ErrorCode::kCancelled, "read of " + what + " cancelled");
-    if (attempt == options_.retry.max_attempts) break;
-    Duration delay = backoff_.DelayFor(attempt);
-    if (clock_.Now() - start + delay > options_.retry.budget) break;
-    VODFS_LOG(kDebug) << "read of " << what << " bytes " << cur << "+" << want << " failed (" << why
-                      << "), retry " << attempt;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.retries;
-    }
-    clock_.SleepFor(delay);
-  }
-  VODFS_LOG(kWarn) << "Cannot read " << what << " bytes " << offset << "+" << length << ": " << last.message;
-  return last;
+  Status s = RunAttempts(ref, cancel, attempt);
+  if (!s.ok()) return s.error();
+  return *pin;
 }
 
 Result<std::string> RangeFetcher::FetchWhole(const resolve::MediaRef& ref, uint64_t max_bytes) {
-  const std::string what = ref.Key();
-  int rejections = 0;
-  Error last(ErrorCode::kUnavailable, "no attempt made");
-  for (int attempt = 1; attempt <= options_.retry.max_attempts; ++attempt) {
-    auto lease = broker_.Get(ref);
-    if (!lease.ok()) return lease.error();
+  std::string body;
+  auto attempt = [&](const std::string& url, std::chrono::seconds stall) -> Attempt {
     http::Request req;
-    req.url = lease->url;
+    req.url = url;
     req.headers = options_.headers;
     req.timeout = std::chrono::seconds(30);
+    req.stall = stall;
+    Count(&FetchStats::requests);
     auto r = http_.Send(req, max_bytes);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.requests;
+    Attempt a;
+    if (!r.ok()) {
+      const bool transient = r.code() == ErrorCode::kUnavailable || r.code() == ErrorCode::kDeadlineExceeded;
+      a.failure = transient ? FetchFailure::kRetryable : FetchFailure::kFatal;
+      a.why = r.error().message;
+      return a;
     }
-    if (r.ok() && r->status == 200) return std::move(r->body);
-    if (r.ok() && (r->status == 401 || r->status == 403 || r->status == 410)) {
-      broker_.ReportRejected(ref, lease->generation);
-      if (++rejections > options_.max_rejections) {
-        return Error(ErrorCode::kPermissionDenied, "the origin refuses " + what);
-      }
-      --attempt;
-      continue;
+    if (r->status != 200) {
+      a.failure = ClassifyStatus(r->status).value_or(FetchFailure::kFatal);
+      a.why = "HTTP " + std::to_string(r->status);
+      return a;
     }
-    if (r.ok() && r->status != 429 && r->status < 500) {
-      return Error(ErrorCode::kBadResponse, what + ": HTTP " + std::to_string(r->status));
-    }
-    if (!r.ok() && r.code() != ErrorCode::kUnavailable && r.code() != ErrorCode::kDeadlineExceeded) {
-      return r.error();
-    }
-    last = r.ok() ? Error(ErrorCode::kUnavailable, what + ": HTTP " + std::to_string(r->status)) : r.error();
-    clock_.SleepFor(backoff_.DelayFor(attempt));
-  }
-  return last;
+    body = std::move(r->body);
+    Count(&FetchStats::bytes, body.size());
+    return a;
+  };
+  Status s = RunAttempts(ref, nullptr, attempt);
+  if (!s.ok()) return s.error();
+  return body;
 }
 
 Result<Fingerprint> RangeFetcher::Probe(const resolve::MediaRef& ref) {

@@ -35,6 +35,9 @@ struct Request {
   std::optional<std::pair<uint64_t, uint64_t>> range;
   // Whole-request deadline (0 = none beyond the client's stall detection).
   std::chrono::milliseconds timeout{0};
+  // A transfer that moves (almost) nothing for this long is abandoned
+  // (kDeadlineExceeded); 0 = the client's low_speed_time.
+  std::chrono::seconds stall{0};
   // Set from another thread to abort the transfer (result: kCancelled).
   const std::atomic<bool>* cancel = nullptr;
 };

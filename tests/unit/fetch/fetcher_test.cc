@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fakes.h"
+#include "vodfs/util/crc64.h"
 
 namespace vodfs::fetch {
 namespace {
@@ -164,6 +165,64 @@ TEST_F(FetcherTest, ServerErrorsAreRetriedWithBackoff) {
   EXPECT_EQ(fetcher_.Fetch(gone, 0, 1, std::nullopt).code(), ErrorCode::kStale);
 }
 
+TEST_F(FetcherTest, TheOriginsCrc64IsPartOfTheVersion) {
+  auto first = fetcher_.Fetch(ref_, 0, 1000, std::nullopt);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->fingerprint.crc64);
+  EXPECT_EQ(*first->fingerprint.crc64, Crc64(data_.data(), data_.size()));
+  // An answer without the header still matches (some CDNs drop it) ...
+  origin_.AddFault({.key = "obj", .no_crc = true, .times = 2});
+  auto bare = fetcher_.Fetch(ref_, 0, 10, std::nullopt);
+  ASSERT_TRUE(bare.ok()) << bare.error().ToString();
+  EXPECT_FALSE(bare->fingerprint.crc64);
+  auto same = fetcher_.Fetch(ref_, 0, 10, first->fingerprint);
+  ASSERT_TRUE(same.ok()) << same.error().ToString();
+  EXPECT_EQ(same->data, data_.substr(0, 10));
+  // ... and one that names another CRC-64 under the same ETag does not.
+  Fingerprint other = first->fingerprint;
+  other.crc64 = *other.crc64 ^ 1;
+  auto r = fetcher_.Fetch(ref_, 0, 10, other);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), ErrorCode::kStale);
+}
+
+TEST_F(FetcherTest, ATransferThatSendsNothingIsAskedToGiveUpAtTheStallTimeout) {
+  // The stall limit goes with every request, clamped to what is left of
+  // the retry budget, so a silent origin ends the fetch within the budget.
+  auto r = fetcher_.Fetch(ref_, 0, 100, std::nullopt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(origin_.last_stall(), std::chrono::seconds(15));
+  // With a budget shorter than the stall limit, no attempt may stall past
+  // the budget's end: the first gets the whole budget, and one after two
+  // failures (at most 0.3 s of backoff) what is left of it.
+  FetchOptions short_budget;
+  short_budget.retry.budget = std::chrono::seconds(10);
+  RangeFetcher f(origin_, broker_, clock_, short_budget);
+  ASSERT_TRUE(f.Fetch(ref_, 0, 100, std::nullopt).ok());
+  EXPECT_EQ(origin_.last_stall(), std::chrono::seconds(10));
+  origin_.AddFault({.key = "obj", .status = 503, .times = 2});
+  ASSERT_TRUE(f.Fetch(ref_, 0, 100, std::nullopt).ok());
+  EXPECT_EQ(origin_.last_stall(), std::chrono::seconds(9));
+}
+
+TEST(FetchFailureTest, StatusesAndErrorsByKind) {
+  EXPECT_FALSE(ClassifyStatus(200));
+  EXPECT_FALSE(ClassifyStatus(206));
+  EXPECT_EQ(ClassifyStatus(401), FetchFailure::kRejected);
+  EXPECT_EQ(ClassifyStatus(403), FetchFailure::kRejected);
+  EXPECT_EQ(ClassifyStatus(410), FetchFailure::kRejected);
+  EXPECT_EQ(ClassifyStatus(404), FetchFailure::kStale);
+  EXPECT_EQ(ClassifyStatus(416), FetchFailure::kStale);
+  EXPECT_EQ(ClassifyStatus(429), FetchFailure::kRetryable);
+  EXPECT_EQ(ClassifyStatus(500), FetchFailure::kRetryable);
+  EXPECT_EQ(ClassifyStatus(503), FetchFailure::kRetryable);
+  EXPECT_EQ(ClassifyStatus(400), FetchFailure::kFatal);
+  EXPECT_EQ(ToErrorCode(FetchFailure::kStale), ErrorCode::kStale);
+  EXPECT_EQ(ToErrorCode(FetchFailure::kRejected), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(ToErrorCode(FetchFailure::kRetryable), ErrorCode::kUnavailable);
+  EXPECT_EQ(ToErrorCode(FetchFailure::kCancelled), ErrorCode::kCancelled);
+}
+
 TEST(ContentRangeTest, Parsing) {
   uint64_t f, l;
   std::optional<uint64_t> t;
@@ -180,13 +239,18 @@ TEST(ContentRangeTest, Parsing) {
 }
 
 TEST(FingerprintTest, Matching) {
-  Fingerprint a{100, "\"e1\"", "d1"}, b{100, "\"e1\"", "d2"}, c{100, "\"e2\"", "d1"}, d{101, "\"e1\"", "d1"};
+  Fingerprint a{100, "\"e1\"", "d1", std::nullopt}, b{100, "\"e1\"", "d2", std::nullopt},
+      c{100, "\"e2\"", "d1", std::nullopt}, d{101, "\"e1\"", "d1", std::nullopt};
   EXPECT_TRUE(a.Matches(b));   // same ETag
   EXPECT_FALSE(a.Matches(c));  // ETag differs
   EXPECT_FALSE(a.Matches(d));  // size differs
-  Fingerprint noetag{100, "", "d1"};
+  Fingerprint noetag{100, "", "d1", std::nullopt};
   EXPECT_TRUE(a.Matches(noetag));
-  EXPECT_FALSE(Fingerprint({100, "", "d2"}).Matches(noetag));
+  EXPECT_FALSE(Fingerprint({100, "", "d2", std::nullopt}).Matches(noetag));
+  Fingerprint crc1{100, "\"e1\"", "d1", 1}, crc2{100, "\"e1\"", "d1", 2};
+  EXPECT_FALSE(crc1.Matches(crc2));  // same ETag, other bytes
+  EXPECT_TRUE(crc1.Matches(a));      // one side without it
+  EXPECT_NE(crc1.Id(), "");
 }
 
 }  // namespace
