@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "vodfs/util/crc64.h"
 #include "vodfs/util/strings.h"
 #include "vodfs/util/time_format.h"
 #include "vodfs/util/url.h"
@@ -12,6 +13,7 @@ void FakeOrigin::Put(const std::string& key, std::string data) {
   std::lock_guard<std::mutex> lock(mu_);
   Object o;
   o.etag = "\"" + std::to_string(str::StableHash64(data)) + "\"";
+  o.crc64 = Crc64(data.data(), data.size());
   o.data = std::move(data);
   objects_[key] = std::move(o);
 }
@@ -53,6 +55,7 @@ Result<http::Response> FakeOrigin::Send(const http::Request& r, uint64_t max_bod
 
 Result<http::ResponseHead> FakeOrigin::Stream(const http::Request& r, http::StreamHandler& h) {
   ++requests_;
+  last_stall_ = r.stall.count();
   auto url = Url::Parse(r.url);
   if (!url) return Error(ErrorCode::kInvalidArgument, "bad url");
   const std::string key = url->path.substr(1);
@@ -87,9 +90,13 @@ Result<http::ResponseHead> FakeOrigin::Stream(const http::Request& r, http::Stre
   };
   if (!valid) return finish(403, "denied");
   if (faulted && fault.status) return finish(fault.status, "fault");
-  if (faulted && !fault.other_data.empty()) obj = {fault.other_data, "\"other-version\""};
+  if (faulted && !fault.other_data.empty()) {
+    obj = {fault.other_data, "\"other-version\"", Crc64(fault.other_data.data(), fault.other_data.size())};
+  }
   if (obj.etag.empty()) return finish(404, "no such key");
   head.headers = {{"ETag", obj.etag}, {"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}};
+  // Like OSS: the CRC-64 of the whole object, on every answer.
+  if (!(faulted && fault.no_crc)) head.headers.emplace_back("x-oss-hash-crc64ecma", std::to_string(obj.crc64));
   uint64_t first = 0, last = obj.data.size() ? obj.data.size() - 1 : 0;
   bool partial = false;
   if (r.range && !(faulted && fault.ignore_range) && r.range->first < obj.data.size() &&
@@ -104,6 +111,10 @@ Result<http::ResponseHead> FakeOrigin::Stream(const http::Request& r, http::Stre
     last = std::min<uint64_t>(last, obj.data.size() - 1);
   }
   std::string body = obj.data.empty() ? "" : obj.data.substr(first, last - first + 1);
+  if (faulted && fault.flip_at >= 0 && static_cast<uint64_t>(fault.flip_at) >= first &&
+      static_cast<uint64_t>(fault.flip_at) <= last) {
+    body[static_cast<uint64_t>(fault.flip_at) - first] ^= 0x20;  // damaged on the way
+  }
   head.status = partial ? 206 : 200;
   if (partial) {
     head.headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" +

@@ -22,6 +22,7 @@ class FakeOrigin final : public http::HttpClient {
   struct Object {
     std::string data;
     std::string etag;
+    uint64_t crc64 = 0;
   };
   void Put(const std::string& key, std::string data);
   // A fresh valid URL for `key` (what the API would hand out now).
@@ -37,6 +38,8 @@ class FakeOrigin final : public http::HttpClient {
     int64_t shift = 0;      // answer another range, and say so
     std::string other_data{};  // answer as another version of the object (these bytes, another ETag)
     int64_t range_from = -1;  // only a request whose range starts here
+    int64_t flip_at = -1;     // this object offset arrives with a bit flipped (the CRC-64 stays true)
+    bool no_crc = false;      // answer without x-oss-hash-crc64ecma
     int times = 1;
   };
   void AddFault(Fault f);
@@ -48,6 +51,8 @@ class FakeOrigin final : public http::HttpClient {
   int requests() const { return requests_; }
   uint64_t bytes_sent() const { return bytes_; }
   std::vector<std::string> ranges() const;  // Range headers seen, in order
+  // The stall limit the last request carried.
+  std::chrono::seconds last_stall() const { return std::chrono::seconds(last_stall_.load()); }
 
  private:
   mutable std::mutex mu_;
@@ -57,6 +62,7 @@ class FakeOrigin final : public http::HttpClient {
   std::vector<Fault> faults_;
   std::atomic<int> requests_{0};
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<int64_t> last_stall_{0};
   std::vector<std::string> ranges_;
 };
 

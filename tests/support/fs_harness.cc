@@ -17,12 +17,11 @@ std::string Bytes(const std::string& key, size_t n) {
 }
 
 FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache::DiskTier* disk,
-                     std::string index_dir) {
-  resolve::ResolverOptions ro;
-  resolver = std::make_unique<resolve::VodUrlResolver>(api, origin, ro);
+                     std::string index_dir, read::ReaderOptions ro) {
+  resolver = std::make_unique<resolve::VodUrlResolver>(api, origin, resolve::ResolverOptions{});
   broker = std::make_unique<resolve::UrlBroker>(*resolver, clock, nullptr, resolve::BrokerOptions{});
   fetcher = std::make_unique<fetch::RangeFetcher>(origin, *broker, clock);
-  cache = std::make_unique<cache::BlockCache>(64 << 20, disk, 4);
+  cache = std::make_unique<cache::BlockCache>(64 << 20, 4);
   auto db = index::OpenSqlite({.path = (index_dir.empty() ? dir.path() : index_dir) + "/index.db"});
   if (!db.ok()) throw std::runtime_error(db.error().ToString());
   auto s = index::IndexStore::Open(std::move(db).value());
@@ -38,7 +37,10 @@ FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache
   if (Status st = names->Init(); !st.ok()) throw std::runtime_error(st.ToString());
   syncer->SetListener(names.get());
   names->SetNotifier(&notifier);
-  fs = std::make_unique<core::VodFs>(*names, *fetcher, versions, *cache, threads ? &ahead : nullptr, co, disk);
+  events = std::make_unique<core::NamespaceEvents>(*names);
+  ro.block_size = ro.head.block_size = ro.ahead.block_size = co.block_size;
+  reader = std::make_unique<read::Reader>(*fetcher, versions, *cache, disk, disk, threads ? &ahead : nullptr, *events, ro);
+  fs = std::make_unique<core::VodFs>(*names, *reader, co);
   if (threads) {
     io.Start();
     ahead.Start();
@@ -48,6 +50,8 @@ FsHarness::FsHarness(ns::NsOptions no, core::CoreOptions co, bool threads, cache
 FsHarness::~FsHarness() {
   if (syncer) syncer->Stop();
   ahead.Stop();
+  fs.reset();
+  reader.reset();
   io.Stop();
 }
 

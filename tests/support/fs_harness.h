@@ -18,6 +18,7 @@
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/namespace.h"
+#include "vodfs/read/reader.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/resolve/vod_resolver.h"
 #include "vodfs/sync/syncer.h"
@@ -45,8 +46,10 @@ std::string Bytes(const std::string& key, size_t n);
 struct FsHarness {
   // With `disk`, blocks also go to (and come from) that persistent tier.
   // `index_dir` keeps the library index (a private temporary one if empty).
+  // `threads`: read-ahead and head parts on an executor (else every fetch
+  // on the reading thread).
   explicit FsHarness(ns::NsOptions no = {}, core::CoreOptions co = {}, bool threads = false,
-                     cache::DiskTier* disk = nullptr, std::string index_dir = "");
+                     cache::DiskTier* disk = nullptr, std::string index_dir = "", read::ReaderOptions ro = {});
   ~FsHarness();
 
   // One sync of the index with the fake library, as the mount's background
@@ -76,6 +79,8 @@ struct FsHarness {
   std::unique_ptr<sync::Syncer> syncer;
   std::unique_ptr<core::FetcherOrigin> origin_reader;
   std::unique_ptr<ns::Namespace> names;
+  std::unique_ptr<core::NamespaceEvents> events;
+  std::unique_ptr<read::Reader> reader;
   std::unique_ptr<core::VodFs> fs;
   RecordingNotifier notifier;
 };

@@ -1,14 +1,15 @@
 // VodFs: the filesystem in inode terms, testable without a kernel. The FUSE
 // adapter translates kernel requests to these calls and errors to errno.
 //
-// Reads: a handle is pinned to the version (size, ETag, Last-Modified) of
-// the object it first sees; blocks come from the block cache keyed by that
-// version, misses are fetched and verified by RangeFetcher. A version change
-// seen mid-read fails the read with kStale (ESTALE) and invalidates the
-// kernel's cache of the file, never splicing two versions.
+// It owns the open handles: directories read through the namespace's
+// cursors, generated files from their text, media files through the read
+// engine (read::Reader), which pins each open file to one version of its
+// object and serves its bytes from the block caches and the origin.
 //
 // Thread-safety: every method is safe to call concurrently (libfuse's
-// multithreaded loop). LOCK ORDERING: handles_mu_ before a handle's mu.
+// multithreaded loop). LOCK ORDERING: handles_mu_ is never held while a
+// handle is used (it only finds them); a directory handle's mu is taken
+// alone.
 #pragma once
 
 #include <atomic>
@@ -21,14 +22,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "vodfs/cache/block_cache.h"
-#include "vodfs/cache/disk_tier.h"
-#include "vodfs/fetch/fetcher.h"
-#include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/names.h"
 #include "vodfs/ns/namespace.h"
-#include "vodfs/util/clock.h"
-#include "vodfs/util/executor.h"
+#include "vodfs/read/reader.h"
+#include "vodfs/util/mutex.h"
 #include "vodfs/util/result.h"
 
 namespace vodfs::core {
@@ -75,34 +72,10 @@ struct CoreOptions {
   double attr_timeout = 60;
   double entry_timeout = 60;
   double negative_timeout = 5;
-  uint64_t block_size = 64 << 10;
-  // Read-ahead of sequential readers (0 disables).
-  uint64_t readahead_max = 64 << 20;
-  uint64_t readahead_initial = 1 << 20;  // the first window
-  // A cursor opens a window once it has read this much sequentially (the
-  // kernel's own read-ahead serves shorter bursts).
-  uint64_t readahead_trigger = 4 << 20;
-  // The first read at the head of a file also fetches this much after it
-  // (media is read from the start: a demuxer's header and first frames),
-  // in up to head_parts requests of at least head_part_min bytes each.
-  uint64_t head_prefetch = 3 << 19;  // 1.5 MiB
-  uint64_t head_parts = 8;
-  uint64_t head_part_min = 192 << 10;
-  // The first read at the head of a file named like an MP4 also fetches
-  // its last tail_prefetch bytes, where a trailing index would be.
-  uint64_t tail_prefetch = 128 << 10;
-  size_t max_parallel_fetches = 8;
+  uint64_t block_size = 64 << 10;  // st_blksize (at most 1 MiB) and statfs's block size
 };
 
-struct ReadSlices {
-  struct Piece {
-    const char* data;
-    size_t size;
-  };
-  std::vector<Piece> pieces;
-  size_t size = 0;                           // sum of the pieces
-  std::vector<std::shared_ptr<const void>> hold;  // what keeps the pieces alive
-};
+using ReadSlices = read::Slices;
 
 struct CoreStats {
   uint64_t opens = 0;
@@ -113,17 +86,24 @@ struct CoreStats {
   uint64_t readahead_blocks = 0;
   uint64_t readahead_resets = 0;
   uint64_t index_prefetches = 0;  // MP4 indexes fetched ahead of the demuxer
+  uint64_t corrupt_reads = 0;     // reads failed because the object did not verify
   uint64_t open_handles = 0;
+};
+
+// The read engine's news, told to the namespace (and by it to the kernel).
+class NamespaceEvents final : public read::ReaderEvents {
+ public:
+  explicit NamespaceEvents(ns::Namespace& ns) : ns_(ns) {}
+  void SizeLearned(uint64_t ino, uint64_t size) override { ns_.CorrectSize(ino, size); }
+  void ContentChanged(uint64_t ino) override { ns_.InvalidateContent(ino); }
+
+ private:
+  ns::Namespace& ns_;
 };
 
 class VodFs {
  public:
-  // `readahead` runs read-ahead fetches (nullptr: none); `disk` is the
-  // persistent tier behind `cache` (nullptr: none), which also remembers
-  // object versions across mounts.
-  VodFs(ns::Namespace& ns, fetch::RangeFetcher& fetcher, fetch::VersionTable& versions,
-        cache::BlockCache& cache, Executor* readahead, CoreOptions options,
-        cache::DiskTier* disk = nullptr);
+  VodFs(ns::Namespace& ns, read::Reader& reader, CoreOptions options);
   ~VodFs();
   VodFs(const VodFs&) = delete;
   VodFs& operator=(const VodFs&) = delete;
@@ -155,51 +135,34 @@ class VodFs {
   double negative_timeout() const { return options_.negative_timeout; }
   CoreStats Stats() const;
   const CoreOptions& options() const { return options_; }
+  read::Reader& reader() { return reader_; }
 
  private:
-  struct FileHandle;
+  struct FileHandle {
+    ns::Content content = ns::Content::kNone;
+    std::string text;                     // generated content
+    std::shared_ptr<read::OpenMedia> media;  // kMedia
+  };
   struct DirHandle {
     Ino ino = 0;
     Ino parent = 0;
-    std::mutex mu;  // one reader of the cursor at a time
-    std::shared_ptr<ns::Namespace::DirCursor> cursor;
+    Mutex mu;  // one reader of the cursor at a time
+    std::shared_ptr<ns::Namespace::DirCursor> cursor GUARDED_BY(mu);
   };
 
   Attr ToAttr(const ns::NodeInfo& n) const;
-  Result<cache::Block> GetBlock(FileHandle& h, uint64_t index);
-  Result<std::string> FetchBlock(FileHandle& h, uint64_t index, const fetch::Fingerprint& fp);
-  Status PinVersion(FileHandle& h, uint64_t first_block, uint64_t last_block);
-  void Pin(FileHandle& h, const fetch::Fingerprint& fp);  // REQUIRES: h.mu held
-  // Loads claimed blocks [first, first+count): from the disk tier when
-  // there, the rest from the origin in runs (one request per run).
-  bool PrefetchMp4Index(const resolve::MediaRef& ref, const std::string& object, const fetch::Fingerprint& fp,
-                        std::string_view head);
-  Status LoadClaimed(const resolve::MediaRef& ref, const std::string& object, const fetch::Fingerprint& fp,
-                     uint64_t first, uint64_t count);
-  void ReadAhead(const std::shared_ptr<FileHandle>& h, uint64_t offset, size_t size);
-  // The object under `h` changed: fail this handle from now on, forget the
-  // old version, and have the kernel drop its pages.
-  void OnStale(FileHandle& h, const std::string& why);
-  std::string ObjectKey(const FileHandle& h) const;
+  std::shared_ptr<FileHandle> FindFile(uint64_t fh) const;
 
   ns::Namespace& ns_;
-  fetch::RangeFetcher& fetcher_;
-  fetch::VersionTable& versions_;
-  cache::BlockCache& cache_;
-  Executor* readahead_;
-  cache::DiskTier* disk_;
+  read::Reader& reader_;
   CoreOptions options_;
 
-  mutable std::mutex handles_mu_;
-  uint64_t next_fh_ = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;
-  std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;
-  // Version last opened per inode: same version again keeps the kernel's cache.
-  std::unordered_map<Ino, std::string> opened_version_;
+  mutable Mutex handles_mu_;
+  uint64_t next_fh_ GUARDED_BY(handles_mu_) = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_ GUARDED_BY(handles_mu_);
+  std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_ GUARDED_BY(handles_mu_);
 
-  std::atomic<int> active_streams_{0};  // sequential streams with a read-ahead window
-  std::atomic<uint64_t> opens_{0}, reads_{0}, bytes_read_{0}, stale_reads_{0}, read_errors_{0},
-      readahead_blocks_{0}, readahead_resets_{0}, index_prefetches_{0};
+  std::atomic<uint64_t> opens_{0}, reads_{0}, bytes_read_{0};
 };
 
 }  // namespace vodfs::core

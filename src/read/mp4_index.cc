@@ -1,6 +1,6 @@
-#include "vodfs/core/mp4_index.h"
+#include "vodfs/read/mp4_index.h"
 
-namespace vodfs::core {
+namespace vodfs::read {
 namespace {
 
 uint64_t Be(std::string_view s, size_t at, size_t n) {
@@ -50,4 +50,4 @@ std::optional<ByteRange> TrailingMp4Index(std::string_view head, uint64_t file_s
   return std::nullopt;
 }
 
-}  // namespace vodfs::core
+}  // namespace vodfs::read

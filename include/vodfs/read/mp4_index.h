@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace vodfs::core {
+namespace vodfs::read {
 
 struct ByteRange {
   uint64_t offset = 0;
@@ -29,4 +29,4 @@ std::optional<ByteRange> TrailingMp4Index(std::string_view head, uint64_t file_s
 // 3gp, 3g2, f4v; any case): such a file may keep its index at its end.
 bool IsIsoMediaName(std::string_view name);
 
-}  // namespace vodfs::core
+}  // namespace vodfs::read

@@ -1,10 +1,10 @@
-#include "vodfs/core/mp4_index.h"
+#include "vodfs/read/mp4_index.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace vodfs::core {
+namespace vodfs::read {
 namespace {
 
 std::string Box(const std::string& type, uint64_t size, bool large = false) {
@@ -78,4 +78,4 @@ TEST(Mp4IndexTest, IsoMediaIsKnownByItsExtension) {
 }
 
 }  // namespace
-}  // namespace vodfs::core
+}  // namespace vodfs::read
