@@ -30,6 +30,7 @@
 #include "emulator/catalog.h"
 #include "emulator/faults.h"
 #include "emulator/library.h"
+#include "emulator/object_crc.h"
 #include "vodfs/http/http_server.h"
 #include "vodfs/auth/url_signer.h"
 #include "vodfs/util/clock.h"
@@ -152,6 +153,7 @@ class Emulator {
   std::atomic<int64_t> url_lifetime_override_{0};
   FaultSet faults_;
   Counters counters_;
+  ObjectCrcs crcs_;
 
   mutable std::mutex overrides_mu_;
   std::unordered_map<std::string, Blob> overrides_;

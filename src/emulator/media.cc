@@ -169,6 +169,11 @@ void Emulator::HandleMedia(const std::string& origin, const HttpRequest& req, Re
                            : cdn_error(404);
   }
 
+  // OSS stores the CRC-64 of every object and sends it with each answer,
+  // ranged or not; a CDN passes it on (also for the playlists it rewrites
+  // below, whose bytes then no longer match it).
+  const std::optional<uint64_t> crc64 = crcs_.Of(key, *blob);
+
   // HLS over a signing CDN: every segment line gets its own auth
   // (auth_m3u8 on). Over OSS the playlist is served as stored.
   if (origin == "cdn" && options_.cdn_auth != auth::CdnAuthType::kNone &&
@@ -233,6 +238,7 @@ void Emulator::HandleMedia(const std::string& origin, const HttpRequest& req, Re
   headers.emplace_back("Accept-Ranges", "bytes");
   headers.emplace_back("ETag", blob->etag);
   headers.emplace_back("Last-Modified", timefmt::FormatHttpDate(blob->mtime));
+  if (crc64) headers.emplace_back("x-oss-hash-crc64ecma", std::to_string(*crc64));
   if (range) {
     uint64_t shown_first = first;
     if (const FaultRule* f = fault(FaultKind::kWrongRange)) {
