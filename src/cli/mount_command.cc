@@ -5,7 +5,6 @@
 // mounting), the mount is made, the process detaches, and only then are
 // worker threads started (threads do not survive fork()).
 #include <malloc.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -25,6 +24,7 @@
 #include "vodfs/fetch/fetcher.h"
 #include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/namespace.h"
+#include "vodfs/read/reader.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/resolve/vod_resolver.h"
 #include "vodfs/sync/syncer.h"
@@ -42,14 +42,6 @@ int Fail(const std::string& msg) {
   std::cerr << "vodfs: " << log::Redact(msg) << "\n";
   VODFS_LOG(kError) << msg;
   return 1;
-}
-
-uint64_t DefaultMemoryBudget() {
-  // The kernel's page cache keeps what readers have read; this budget is
-  // for read-ahead and recently used blocks: 1/32 of RAM, 128..512 MiB.
-  struct sysinfo si {};
-  uint64_t ram = sysinfo(&si) == 0 ? static_cast<uint64_t>(si.totalram) * si.mem_unit : (8ULL << 30);
-  return std::clamp<uint64_t>(ram / 32, 128ULL << 20, 512ULL << 20);
 }
 
 std::string Absolute(const std::string& p) {
@@ -118,10 +110,12 @@ int RunMount(const Options& in) {
   resolve::UrlBroker broker(resolver, clock, &url_refresh, bo);
   fetch::FetchOptions fo;
   fo.headers = media_headers;
+  fo.retry.budget = std::chrono::seconds(o.retry_budget);
+  fo.stall_timeout = std::chrono::seconds(o.stall_timeout);
   fetch::RangeFetcher fetcher(*media_http, broker, clock, fo);
   fetch::VersionTable versions;
 
-  const uint64_t budget = o.memory_cache_size ? o.memory_cache_size : DefaultMemoryBudget();
+  const uint64_t budget = o.memory_cache_size;
   const size_t shards = static_cast<size_t>(std::clamp<uint64_t>(budget / (32ULL << 20), 1, 16));
   std::unique_ptr<cache::DiskTier> disk;
   if (o.disk_cache) {
@@ -141,7 +135,7 @@ int RunMount(const Options& in) {
       VODFS_LOG(kWarn) << "no disk cache: " << d.error().message;
     }
   }
-  cache::BlockCache cache(budget, disk.get(), shards);
+  cache::BlockCache cache(budget, shards);
 
   // The library index: what the tree is served from.
   const std::string index_path = Absolute(IndexPath(o));
@@ -177,9 +171,16 @@ int RunMount(const Options& in) {
   co.entry_timeout = o.entry_timeout;
   co.negative_timeout = o.negative_timeout;
   co.block_size = o.block_size;
-  co.readahead_max = o.readahead_max;
-  co.max_parallel_fetches = static_cast<size_t>(o.max_parallel_fetches);
-  core::VodFs fs(names, fetcher, versions, cache, &readahead, co, disk.get());
+  read::ReaderOptions rdo;
+  rdo.block_size = o.block_size;
+  rdo.head.block_size = o.block_size;
+  rdo.ahead.block_size = o.block_size;
+  rdo.ahead.max = o.readahead_max;
+  rdo.ahead.max_parallel = static_cast<uint64_t>(o.max_parallel_fetches);
+  rdo.readahead = o.readahead_max > 0;
+  core::NamespaceEvents reader_events(names);
+  read::Reader reader(fetcher, versions, cache, disk.get(), disk.get(), &readahead, reader_events, rdo);
+  core::VodFs fs(names, reader, co);
 
   fusefs::FuseOpLatencies latencies;
   MountSources sources;
@@ -193,6 +194,7 @@ int RunMount(const Options& in) {
   sources.cache = &cache;
   sources.disk = disk.get();
   sources.fs = &fs;
+  sources.reader = &reader;
   sources.names = &names;
   sources.syncer = &syncer;
   sources.index_path = index_path;

@@ -33,6 +33,7 @@ MountSnapshot TakeSnapshot(const MountSources& s) {
     m.disk = s.disk->Stats();
   }
   if (s.fs) m.reads = s.fs->Stats();
+  if (s.reader) m.reader = s.reader->Stats();
   if (s.names) m.names = s.names->Stats();
   m.index_path = s.index_path;
   if (s.syncer) {
@@ -105,6 +106,7 @@ std::string StatsJson(const MountSnapshot& s) {
         {"rejections", s.fetch.rejections},
         {"ignored_ranges", s.fetch.ignored_ranges},
         {"bad_ranges", s.fetch.bad_ranges},
+        {"stalls", s.fetch.stalls},
         {"version_changes", s.fetch.stale}}},
       {"urls",
        {{"api_refreshes", s.urls.api_refreshes},
@@ -117,9 +119,9 @@ std::string StatsJson(const MountSnapshot& s) {
           {"bytes", s.memory.bytes},
           {"blocks", s.memory.blocks},
           {"hits", s.memory.hits},
-          {"second_tier_hits", s.memory.second_tier_hits},
           {"misses", s.memory.misses},
           {"collapsed", s.memory.collapsed},
+          {"abandoned", s.memory.abandoned},
           {"evictions", s.memory.evictions},
           {"pinned_bytes", s.memory.pinned_bytes}}},
         {"disk", disk}}},
@@ -128,11 +130,21 @@ std::string StatsJson(const MountSnapshot& s) {
         {"reads", s.reads.reads},
         {"bytes_served", s.reads.bytes_read},
         {"stale", s.reads.stale_reads},
+        {"corrupt", s.reads.corrupt_reads},
         {"errors", s.reads.read_errors},
+        {"blocks_from_disk", s.reader.loader.local_blocks},
+        {"blocks_from_origin", s.reader.loader.origin_blocks},
+        {"origin_requests", s.reader.loader.origin_runs},
         {"readahead_blocks", s.reads.readahead_blocks},
         {"readahead_resets", s.reads.readahead_resets},
         {"index_prefetches", s.reads.index_prefetches},
         {"open_handles", s.reads.open_handles}}},
+      {"integrity",
+       {{"objects_verified", s.reader.verifier.verified},
+        {"objects_corrupt", s.reader.verifier.mismatches},
+        {"objects_dropped", s.reader.loader.condemned},
+        {"blocks_without_crc64", s.reader.verifier.unverifiable},
+        {"objects_tracked", s.reader.verifier.tracked}}},
       {"namespace",
        {{"entries", s.names.entries},
         {"details_fetched", s.names.details_fetched},
@@ -249,6 +261,13 @@ std::string PrometheusText(const MountSnapshot& s) {
   counter("reads_total", "Read requests.", s.reads.reads);
   counter("read_errors_total", "Read requests that failed.", s.reads.read_errors);
   counter("stale_reads_total", "Reads failed because the object changed while open.", s.reads.stale_reads);
+  counter("corrupt_reads_total", "Reads failed because their object did not match the origin's CRC-64.",
+          s.reads.corrupt_reads);
+  counter("objects_verified_total", "Objects whose bytes were checked whole against the origin's CRC-64.",
+          s.reader.verifier.verified);
+  counter("objects_corrupt_total", "Objects whose bytes did not match the origin's CRC-64.",
+          s.reader.verifier.mismatches);
+  counter("fetch_stalls_total", "Origin transfers abandoned for sending nothing.", s.fetch.stalls);
   counter("readahead_blocks_total", "Blocks fetched ahead of readers.", s.reads.readahead_blocks);
   counter("readahead_resets_total", "Read-ahead windows reset by a jump.", s.reads.readahead_resets);
   counter("index_prefetches_total", "MP4 indexes fetched before the demuxer asked.", s.reads.index_prefetches);

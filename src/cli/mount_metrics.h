@@ -18,6 +18,7 @@
 #include "vodfs/http/http_client.h"
 #include "vodfs/http/http_server.h"
 #include "vodfs/ns/namespace.h"
+#include "vodfs/read/reader.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/sync/syncer.h"
 #include "vodfs/util/metrics.h"
@@ -40,6 +41,7 @@ struct MountSnapshot {
   std::string disk_dir;
   cache::DiskStats disk;
   core::CoreStats reads;
+  read::ReaderStats reader;
   ns::NsStats names;
   std::string index_path;
   sync::SyncStats sync;
@@ -61,6 +63,7 @@ struct MountSources {
   const cache::BlockCache* cache = nullptr;
   const cache::DiskTier* disk = nullptr;
   const core::VodFs* fs = nullptr;
+  const read::Reader* reader = nullptr;
   const ns::Namespace* names = nullptr;
   const sync::Syncer* syncer = nullptr;
   std::string index_path;

@@ -137,6 +137,11 @@ std::vector<OptionDef> BuildTable() {
        OneOf(&Options::output_type, {"cdn", "oss"}), [](const Options& o) { return o.output_type; }});
   add({"auth_timeout", "SECONDS", kMedia, "lifetime asked for signed URLs",
        SetInt(&Options::auth_timeout, 60, 2592000), [](const Options& o) { return std::to_string(o.auth_timeout); }});
+  add({"retry_budget", "SECONDS", kMedia,
+       "how long a read keeps retrying an origin that sends nothing before it fails with EIO",
+       SetInt(&Options::retry_budget, 1, 86400), [](const Options& o) { return std::to_string(o.retry_budget); }});
+  add({"stall_timeout", "SECONDS", kMedia, "a transfer that sends nothing this long is abandoned and retried",
+       SetInt(&Options::stall_timeout, 1, 3600), [](const Options& o) { return std::to_string(o.stall_timeout); }});
   add({"cdn_auth_key", "KEY", kMedia,
        "the CDN domain's URL-signing key: CDN URLs are then re-signed locally, with no API call",
        SetString(&Options::cdn_auth_key), [](const Options&) { return std::string(); }});
@@ -224,15 +229,15 @@ std::vector<OptionDef> BuildTable() {
   add({"block_size", "SIZE", kCache, "cache block size: the smallest unit fetched and cached",
        SetSize(&Options::block_size, 16 * 1024),
        [](const Options& o) { return str::FormatSize(o.block_size); }});
-  add({"memory_cache_size", "SIZE", kCache, "memory cache budget (default: 1/32 of RAM, 128..512 MiB)",
-       SetSize(&Options::memory_cache_size, 0), [](const Options& o) { return ShowSize(o.memory_cache_size); }});
+  add({"memory_cache_size", "SIZE", kCache, "memory cache budget",
+       SetSize(&Options::memory_cache_size, 4ULL << 20), [](const Options& o) { return ShowSize(o.memory_cache_size); }});
   add({"cache_dir", "DIR", kCache, "persistent cache directory (default: ~/.cache/vodfs)",
        SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});
   add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, 256 MiB..20 GiB)",
        SetSize(&Options::disk_cache_size, 0), [](const Options& o) { return ShowSize(o.disk_cache_size); }});
   add({"disk_cache", nullptr, kCache, "use the persistent cache (disk_cache=false turns it off)",
        SetFlag(&Options::disk_cache), [](const Options& o) { return o.disk_cache ? "on" : "off"; }});
-  add({"readahead_max", "SIZE", kCache, "largest read-ahead window of a sequential reader",
+  add({"readahead_max", "SIZE", kCache, "largest read-ahead window of a sequential reader (it grows only while the reader waits)",
        SetSize(&Options::readahead_max, 0), [](const Options& o) { return str::FormatSize(o.readahead_max); }});
   add({"max_parallel_fetches", "N", kCache, "parallel range requests per sequential reader",
        SetInt(&Options::max_parallel_fetches, 1, 64), [](const Options& o) { return std::to_string(o.max_parallel_fetches); }});

@@ -47,6 +47,8 @@ struct Options {
   int64_t cdn_auth_delta = 1800;
   std::string referer;
   std::string media_user_agent;
+  int64_t retry_budget = 45;   // seconds a read retries without a byte before EIO
+  int64_t stall_timeout = 15;  // seconds of silence that abandon a transfer
 
   // What the tree shows.
   std::string name_scheme = "title-id";
@@ -75,11 +77,20 @@ struct Options {
 
   // Read engine.
   uint64_t block_size = 64 << 10;
-  uint64_t memory_cache_size = 0;  // 0 = derived from the machine
+  // The memory tier holds blocks in flight and the few just read: the
+  // kernel's page cache keeps what readers read and the disk tier what was
+  // fetched, so a larger tier mostly holds third copies. In flight, one
+  // sequential reader needs its read-ahead window, which grows only while
+  // the reader waits for the link (a 500 MiB/s link with 20 ms round trips
+  // needs 10 MiB; windows stop at readahead_max). 96 MiB holds four such
+  // readers at once plus random reads, and keeps a daemon serving one reader
+  // under 128 MiB resident. Many concurrent readers want memory_cache_size
+  // raised (docs/CONFIGURATION.md).
+  uint64_t memory_cache_size = 96ULL << 20;
   std::string cache_dir;           // empty = $XDG_CACHE_HOME/vodfs or ~/.cache/vodfs
   uint64_t disk_cache_size = 0;    // 0 = derived from free space; "off" disables
   bool disk_cache = true;
-  uint64_t readahead_max = 64 << 20;
+  uint64_t readahead_max = 32 << 20;
   int64_t max_parallel_fetches = 8;
   uint64_t kernel_readahead = 1 << 20;  // 0 = the kernel's default
   std::string metrics_address;  // e.g. 127.0.0.1:9464; empty = off
