@@ -648,7 +648,7 @@ void DiskTier::ReadSlots(const std::string& object, uint64_t extent, uint64_t sl
   }
 }
 
-void DiskTier::Put(const BlockKey& key, const Block& block) {
+void DiskTier::Put(const BlockKey& key, const Block& block, const std::function<bool()>& still_valid) {
   if (!block || block->empty()) return;
   {
     MutexLock lock(&queue_mu_);
@@ -673,6 +673,8 @@ void DiskTier::Put(const BlockKey& key, const Block& block) {
           return;
         }
       }
+      // Checked under queue_mu_: a DropObject after this purges the queue.
+      if (still_valid && !still_valid()) return;
       queue_.push_back({key, block});
       queued_bytes_ += block->size();
       queue_cv_.Signal();
@@ -680,6 +682,7 @@ void DiskTier::Put(const BlockKey& key, const Block& block) {
     }
   }
   MutexLock writing(&writing_mu_);
+  if (still_valid && !still_valid()) return;
   WriteRun(key, {block});
 }
 

@@ -33,12 +33,27 @@ void BlockLoader::Condemn(const ObjectVersion& v, const Verifier::Outcome& o) {
   VODFS_LOG(kError) << "Integrity: " << v.ref.Key() << " (" << v.fp.size << " bytes) has CRC-64 " << Hex(o.computed)
                     << " where its origin says " << Hex(o.expected)
                     << "; its cached blocks are dropped and reads of it fail (EIO) until it is opened again";
-  cache_.EraseObject(v.object);
+  {
+    MutexLock lock(&arrival_mu_);
+    cache_.EraseObject(v.object);
+  }
   if (store_) store_->DropObject(v.object, v.Blocks(bs_));
+  MutexLock lock(&arrival_mu_);
+  ++settled_[v.object];
+  settled_cv_.SignalAll();
+}
+
+void BlockLoader::AwaitSettled(const std::string& object, uint64_t epoch) {
+  MutexLock lock(&arrival_mu_);
+  while (true) {
+    auto it = settled_.find(object);
+    if ((it == settled_.end() ? 0 : it->second) >= epoch) return;
+    settled_cv_.Wait(&arrival_mu_);
+  }
 }
 
 BlockLoader::Filing::Filing(BlockLoader& loader, const ObjectVersion& v, uint64_t first, Claims claims)
-    : loader_(loader), v_(v), failures_at_start_(loader.verifier_.Failures(v.object)), first_(first) {
+    : loader_(loader), v_(v), failures_at_start_(v.epoch.value_or(loader.verifier_.Failures(v.object))), first_(first) {
   Adopt(std::move(claims));
 }
 
@@ -55,7 +70,13 @@ void BlockLoader::Filing::Adopt(Claims claims) {
 
 bool BlockLoader::Filing::OnBlock(uint64_t index, cache::MutableBlock block) {
   if (condemned_) return false;
-  const Verifier::Outcome o = loader_.verifier_.Note(v_.id(), index, block->crc64());
+  read::ObjectId id = v_.id();
+  id.epoch = failures_at_start_;
+  const Verifier::Outcome o = loader_.verifier_.Note(id, index, block->crc64());
+  if (o.verdict == Verifier::Verdict::kCondemned) {
+    condemned_ = true;
+    return false;
+  }
   // Found corrupt now, or by another transfer since this one began (whose
   // bytes may come from the same faulty path).
   if (o.verdict == Verifier::Verdict::kMismatch) loader_.Condemn(v_, o);
@@ -65,8 +86,14 @@ bool BlockLoader::Filing::OnBlock(uint64_t index, cache::MutableBlock block) {
   }
   ++loader_.origin_blocks_;
   cache::Block b = std::move(block);
-  if (loader_.local_) loader_.local_->Put({v_.object, index}, b);
+  auto still_valid = [this] { return loader_.verifier_.Failures(v_.object) == failures_at_start_; };
+  if (loader_.local_) loader_.local_->Put({v_.object, index}, b, still_valid);
   if (index >= first_ && index - first_ < claims_.size() && claims_[index - first_]) {
+    MutexLock lock(&loader_.arrival_mu_);
+    if (!still_valid()) {
+      condemned_ = true;
+      return false;
+    }
     claims_[index - first_]->Complete(std::move(b));
     claims_[index - first_].reset();
   }
@@ -103,7 +130,8 @@ Status BlockLoader::Load(const ObjectVersion& v, Claims claims) {
   auto keep = [&status](const Status& s) {
     if (!s.ok() && status.ok()) status = s;
   };
-  const uint64_t failures = verifier_.Failures(v.object);
+  const uint64_t failures = v.epoch.value_or(verifier_.Failures(v.object));
+  AwaitSettled(v.object, failures);  // the disk holds no block of an earlier round
   size_t i = 0;
   while (i < claims.size()) {
     // A run of consecutive claims.
@@ -127,7 +155,9 @@ Status BlockLoader::Load(const ObjectVersion& v, Claims claims) {
         continue;
       }
       flush();
-      const Verifier::Outcome o = verifier_.Note(v.id(), claims[k].key().index, b->crc64());
+      ObjectId id = v.id();
+      id.epoch = failures;
+      const Verifier::Outcome o = verifier_.Note(id, claims[k].key().index, b->crc64());
       if (o.verdict == Verifier::Verdict::kMismatch) Condemn(v, o);
       if (o.verdict == Verifier::Verdict::kMismatch || verifier_.Failures(v.object) != failures) {
         const Error e = CorruptError(v);
@@ -138,6 +168,12 @@ Status BlockLoader::Load(const ObjectVersion& v, Claims claims) {
         return status;
       }
       ++local_blocks_;
+      MutexLock lock(&arrival_mu_);
+      if (verifier_.Failures(v.object) != failures) {
+        claims[k].Fail(CorruptError(v));
+        keep(Status(CorruptError(v)));
+        continue;
+      }
       claims[k].Complete(std::move(b));
     }
     flush();

@@ -213,7 +213,27 @@ void Reader::LoadInBackground(const std::shared_ptr<OpenMedia>& f, const ObjectV
       --f->inflight;
     }
     if (s.code() == ErrorCode::kStale) OnStale(*f, s.error().message);
+    if (s.code() == ErrorCode::kDataLoss) Condemned(v.object, f->ino);
   });
+}
+
+void Reader::Condemned(const std::string& object, uint64_t ino) {
+  // Every inode last opened at this version: the kernel may hold pages of
+  // it that earlier reads filled with the damaged bytes, and its next open
+  // must not keep them (keep_cache).
+  std::vector<uint64_t> inos{ino};
+  {
+    MutexLock lock(&mu_);
+    for (auto it = opened_version_.begin(); it != opened_version_.end();) {
+      if (it->second == object) {
+        if (it->first != ino) inos.push_back(it->first);
+        it = opened_version_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (uint64_t i : inos) events_.ContentChanged(i);
 }
 
 void Reader::ReadAhead(const std::shared_ptr<OpenMedia>& f, const ObjectVersion& v, uint64_t offset, size_t size) {
@@ -287,25 +307,32 @@ Result<cache::Block> Reader::GetBlock(const ObjectVersion& v, uint64_t index, bo
 Result<Slices> Reader::Read(const std::shared_ptr<OpenMedia>& f, uint64_t offset, size_t size) {
   const uint64_t bs = options_.block_size;
   const uint64_t last_asked = size ? (offset + size - 1) / bs : offset / bs;
-  auto fail = [this](const Status& s) -> Result<Slices> {
+  ObjectVersion v;
+  auto fail = [this, &v, &f](const Status& s) -> Result<Slices> {
     ++read_errors_;
     if (s.code() == ErrorCode::kStale) ++stale_reads_;
-    if (s.code() == ErrorCode::kDataLoss) ++corrupt_reads_;
+    if (s.code() == ErrorCode::kDataLoss) {
+      ++corrupt_reads_;
+      if (!v.object.empty()) Condemned(v.object, f->ino);
+    }
     return s.error();
   };
   if (Status s = Pin(f, offset / bs, last_asked); !s.ok()) return fail(s);
-  ObjectVersion v;
   uint64_t failures_at_pin = 0;
   {
     MutexLock lock(&f->mu);
     if (f->stale) return fail(Status(ErrorCode::kStale, "the object changed while open"));
     v = *f->version;
     failures_at_pin = f->failures_at_pin;
+    v.epoch = failures_at_pin;
     if (verifier_.Failures(v.object) != failures_at_pin) {
       return fail(Status(ErrorCode::kDataLoss,
                          v.ref.Key() + " did not match its origin's CRC-64 since it was opened; open it again"));
     }
   }
+  // A condemnation this file's pin came after may still be dropping the
+  // object's old blocks: none of them may be found.
+  loader_.AwaitSettled(v.object, failures_at_pin);
   Slices out;
   if (offset >= v.fp.size || size == 0) return out;
   size = static_cast<size_t>(std::min<uint64_t>(size, v.fp.size - offset));

@@ -81,6 +81,13 @@ Verifier::Outcome Verifier::Note(const ObjectId& id, uint64_t index, uint64_t cr
   bool verified = false;
   {
     MutexLock lock(&mu_);
+    if (id.epoch) {
+      auto f = failures_.find(id.object);
+      if ((f == failures_.end() ? 0 : f->second) != *id.epoch) {
+        out.verdict = Verdict::kCondemned;
+        return out;
+      }
+    }
     State& s = StateFor(id, blocks);
     if (s.have[index]) {
       if (s.crc[index] == crc) return out;  // the same bytes again

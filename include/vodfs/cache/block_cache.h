@@ -51,7 +51,12 @@ class SecondTier {
   // The blocks [first, first+count) of `object` it holds, nullptr where it
   // holds none, read with as few I/Os as it can.
   virtual std::vector<Block> GetRun(const std::string& object, uint64_t first, uint64_t count);
-  virtual void Put(const BlockKey& key, const Block& block) = 0;
+  // Stores `block`, unless `still_valid` (when given) says otherwise at
+  // the moment it is queued or written: a block whose object is condemned
+  // meanwhile must not land after the condemnation dropped the object.
+  // still_valid takes no lock of this tier.
+  virtual void Put(const BlockKey& key, const Block& block, const std::function<bool()>& still_valid) = 0;
+  void Put(const BlockKey& key, const Block& block) { Put(key, block, {}); }
 };
 
 struct CacheStats {

@@ -95,7 +95,8 @@ class DiskTier final : public SecondTier, public VersionStore {
   std::vector<Block> GetRun(const std::string& object, uint64_t first, uint64_t count) override;
   // Whether a block is recorded (its bytes are verified only when read).
   bool Has(const BlockKey& key) const;
-  void Put(const BlockKey& key, const Block& block) override;
+  using SecondTier::Put;
+  void Put(const BlockKey& key, const Block& block, const std::function<bool()>& still_valid) override;
 
   // VersionStore.
   std::optional<StoredVersion> Known(const std::string& ref) const override;

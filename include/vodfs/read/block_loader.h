@@ -15,7 +15,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "vodfs/cache/block_cache.h"
@@ -34,15 +36,20 @@ struct ObjectVersion {
   resolve::MediaRef ref;
   fetch::Fingerprint fp;
   std::string object;  // the cache identity, "<ref key>#<fingerprint id>"
+  // The verifier's failure count for the object when the file reading it
+  // was pinned: a load for such a file whose object was condemned since
+  // then keeps none of its bytes (they may come from the same faulty
+  // path). Unset: counted when a load starts.
+  std::optional<uint64_t> epoch;
 
   static ObjectVersion Of(const resolve::MediaRef& ref, const fetch::Fingerprint& fp) {
-    return {ref, fp, ref.Key() + "#" + fp.Id()};
+    return {ref, fp, ref.Key() + "#" + fp.Id(), std::nullopt};
   }
   // A playlist a signing CDN serves (auth_m3u8) is rewritten on the way,
   // so its bytes legitimately differ from the CRC-64 the origin stored:
   // playlists are not verified.
   ObjectId id() const {
-    return {object, fp.size, ref.role == resolve::Role::kHlsPlaylist ? std::nullopt : fp.crc64};
+    return {object, fp.size, ref.role == resolve::Role::kHlsPlaylist ? std::nullopt : fp.crc64, epoch};
   }
   uint64_t Blocks(uint64_t block_size) const { return (fp.size + block_size - 1) / block_size; }
 };
@@ -96,6 +103,10 @@ class BlockLoader {
 
   // `v` did not verify: forget every block of it, say why.
   void Condemn(const ObjectVersion& v, const Verifier::Outcome& o);
+  // Returns once `epoch` condemnations of `object` (the verifier's failure
+  // count a read was pinned at) have dropped its blocks from memory and
+  // disk: a read of the next round never finds a block of an earlier one.
+  void AwaitSettled(const std::string& object, uint64_t epoch);
 
   cache::BlockCache& cache() { return cache_; }
   cache::VersionStore* store() { return store_; }
@@ -104,6 +115,14 @@ class BlockLoader {
   LoaderStats Stats() const;
 
  private:
+  // Orders a block's arrival in the memory tier against its object's
+  // condemnation: a block checked as valid under it is in memory before
+  // Condemn erases the object, or is checked after the verifier counted
+  // the failure and kept out.
+  Mutex arrival_mu_;
+  CondVar settled_cv_;
+  // Condemnations carried out, per object (only condemned objects appear).
+  std::unordered_map<std::string, uint64_t> settled_ GUARDED_BY(arrival_mu_);
   fetch::RangeFetcher& fetcher_;
   cache::BlockCache& cache_;
   cache::SecondTier* local_;

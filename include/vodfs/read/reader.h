@@ -127,6 +127,8 @@ class Reader {
   void LoadInBackground(const std::shared_ptr<OpenMedia>& f, const ObjectVersion& v, BlockLoader::Claims claims);
   Result<cache::Block> GetBlock(const ObjectVersion& v, uint64_t index, bool* waited);
   void OnStale(OpenMedia& f, const std::string& why);
+  // `object` did not verify (read through `ino`): the kernel forgets its pages.
+  void Condemned(const std::string& object, uint64_t ino);
   void Post(std::function<void()> task);
 
   fetch::RangeFetcher& fetcher_;

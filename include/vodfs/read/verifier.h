@@ -43,6 +43,10 @@ struct ObjectId {
   std::string object;
   uint64_t size = 0;
   std::optional<uint64_t> crc64;
+  // The object's failure count the bytes were fetched under: bytes of a
+  // transfer that began before the object was last condemned are not
+  // noted (they may come from the same faulty path). Unset: any.
+  std::optional<uint64_t> epoch;
 };
 
 struct VerifierStats {
@@ -60,6 +64,7 @@ class Verifier {
     kKnownGood,     // verified earlier
     kMismatch,      // this note completed the object, and it is wrong
     kUnverifiable,  // the origin sent no CRC-64
+    kCondemned,     // the object was condemned since the bytes' transfer began: not noted
   };
   struct Outcome {
     Verdict verdict = Verdict::kPending;

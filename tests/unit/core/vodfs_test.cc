@@ -180,6 +180,35 @@ TEST(VodFsTest, AVersionChangeFailsTheReadNeverMixes) {
   EXPECT_EQ(*fresh, Bytes("new", 4 << 20));
 }
 
+TEST(VodFsTest, AnObjectDamagedOnTheWayFailsItsReadAndTheKernelForgetsItsPages) {
+  FsHarness h;
+  h.AddVideo("v1", "A", 1 << 20);
+  const std::string path = "videos/A [v1]/source.mp4";
+  // One bit flipped in transit; the origin's CRC-64 header is the true one.
+  h.origin.AddFault({.key = "src/v1", .range_from = 262144, .flip_at = 300000, .times = 1});
+  auto ino = *h.Resolve(path);
+  auto o = h.fs->Open(ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  std::string buf(128 << 10, '\0');
+  Status last;
+  for (uint64_t off = 0; off < (1 << 20) && last.ok(); off += buf.size()) {
+    auto n = h.fs->Read(o->fh, off, buf.size(), buf.data());
+    if (!n.ok()) last = n.status();
+  }
+  ASSERT_FALSE(last.ok()) << "a damaged object was read to its end";
+  EXPECT_EQ(last.code(), ErrorCode::kDataLoss);
+  EXPECT_NE(std::find(h.notifier.inodes.begin(), h.notifier.inodes.end(), ino), h.notifier.inodes.end());
+  EXPECT_FALSE(h.fs->Read(o->fh, 0, 10, buf.data()).ok());  // the open file stays failed
+  h.fs->Release(o->fh);
+  EXPECT_EQ(h.fs->Stats().corrupt_reads, 2u);
+  // A new open drops the kernel's pages and reads the true bytes.
+  auto again = h.fs->Open(ino, O_RDONLY);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->keep_cache);
+  h.fs->Release(again->fh);
+  EXPECT_EQ(h.ReadAll(path).value(), Bytes("src/v1", 1 << 20));
+}
+
 TEST(VodFsTest, TheOriginWinsOverTheApiSize) {
   FsHarness h;
   h.AddVideo("v1", "A", 100000);

@@ -41,7 +41,7 @@ class FakeStore final : public cache::VersionStore {
 };
 
 ObjectId Id(const std::string& d, const std::string& name = "o#1") {
-  return {name, d.size(), Crc64(d.data(), d.size())};
+  return {name, d.size(), Crc64(d.data(), d.size()), std::nullopt};
 }
 
 TEST(VerifierTest, AnObjectReadInAnyOrderIsVerifiedByItsLastBlock) {
@@ -91,10 +91,31 @@ TEST(VerifierTest, OneBlockSeenWithTwoContentsIsAMismatchAtOnce) {
   EXPECT_EQ(v.Failures("o#1"), 1u);
 }
 
+TEST(VerifierTest, BytesOfATransferThatBeganBeforeACondemnationAreNotNoted) {
+  const std::string d = Data(4 * kBs);
+  std::string bad = d;
+  bad[kBs + 9] ^= 1;
+  Verifier v(kBs, nullptr);
+  ObjectId before = Id(d);
+  before.epoch = 0;
+  for (uint64_t b = 0; b < 4; ++b) v.Note(before, b, BlockCrc(bad, b));
+  ASSERT_EQ(v.Failures("o#1"), 1u);
+  // A transfer from before the condemnation goes on delivering damaged
+  // bytes: they are refused, and leave the new round untouched ...
+  EXPECT_EQ(v.Note(before, 1, BlockCrc(bad, 1)).verdict, Verifier::Verdict::kCondemned);
+  // ... which the true bytes, fetched afresh, complete.
+  ObjectId after = Id(d);
+  after.epoch = 1;
+  Verifier::Outcome o;
+  for (uint64_t b = 0; b < 4; ++b) o = v.Note(after, b, BlockCrc(d, b));
+  EXPECT_EQ(o.verdict, Verifier::Verdict::kVerified);
+  EXPECT_EQ(v.Failures("o#1"), 1u);
+}
+
 TEST(VerifierTest, WithoutTheOriginsCrcNothingCanBeVerified) {
   const std::string d = Data(2 * kBs);
   Verifier v(kBs, nullptr);
-  ObjectId id{"o#1", d.size(), std::nullopt};
+  ObjectId id{"o#1", d.size(), std::nullopt, std::nullopt};
   EXPECT_EQ(v.Note(id, 0, BlockCrc(d, 0)).verdict, Verifier::Verdict::kUnverifiable);
   EXPECT_EQ(v.Note(id, 1, 12345).verdict, Verifier::Verdict::kUnverifiable);
   EXPECT_EQ(v.Stats().unverifiable, 2u);
