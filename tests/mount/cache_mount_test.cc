@@ -21,11 +21,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-#define SKIP_WITHOUT_FUSE()                                                            \
-  do {                                                                                 \
-    if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 constexpr uint64_t kFileSize = 16 << 20;
 
 // A library of two 16 MiB videos whose bytes are known to the emulator.
@@ -74,7 +69,7 @@ std::vector<std::string> ExtentFiles(const std::string& dir) {
 std::string Vodfs() { return BuildPath("mount/vodfs"); }
 
 TEST(CacheMountTest, ARemountReadsFromDiskAfterOneProbePerFile) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator(EmulatorArgs());
   TempDir cache;
   const std::vector<std::string> opts = {"--cache_dir", cache.path() + "/c"};
@@ -99,7 +94,7 @@ TEST(CacheMountTest, ARemountReadsFromDiskAfterOneProbePerFile) {
 }
 
 TEST(CacheMountTest, AfterACrashDamagedBlocksAreRefetchedNeverServed) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator(EmulatorArgs());
   TempDir cache;
   const std::string dir = cache.path() + "/c";
@@ -140,7 +135,7 @@ TEST(CacheMountTest, AfterACrashDamagedBlocksAreRefetchedNeverServed) {
 }
 
 TEST(CacheMountTest, TheQuotaHoldsWhileReadsStillSucceed) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator(EmulatorArgs());
   TempDir cache;
   const std::string dir = cache.path() + "/c";
@@ -162,8 +157,8 @@ TEST(CacheMountTest, TheQuotaHoldsWhileReadsStillSucceed) {
 }
 
 TEST(CacheMountTest, AFullDiskEvictsInsteadOfFailing) {
-  SKIP_WITHOUT_FUSE();
-  if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  VODFS_SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_UNLESS_ROOT("mounting a small tmpfs");
   EmulatorProcess emulator(EmulatorArgs());
   TempDir cache;
   const std::string small = cache.path() + "/small";
@@ -185,7 +180,7 @@ TEST(CacheMountTest, AFullDiskEvictsInsteadOfFailing) {
 }
 
 TEST(CacheMountTest, CacheInfoAndClear) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator(EmulatorArgs());
   TempDir cache;
   const std::string dir = cache.path() + "/c";
@@ -208,7 +203,7 @@ TEST(CacheMountTest, CacheInfoAndClear) {
 }
 
 TEST(CacheMountTest, PrefetchWarmsTheCacheWithinItsQuota) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator(EmulatorArgs());
   TempDir cache;
   VodfsMount m(emulator.api(), {"--cache_dir", cache.path() + "/c"});

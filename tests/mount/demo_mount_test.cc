@@ -65,7 +65,7 @@ class DemoMountTest : public ::testing::Test {
     emulator_ = nullptr;
   }
   void SetUp() override {
-    if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+    VODFS_SKIP_WITHOUT_FUSE();
   }
   static EmulatorProcess* emulator_;
   static VodfsMount* mount_;
@@ -369,7 +369,7 @@ TEST_F(DemoMountTest, StatsFileIsJsonAndCounts) {
 }
 
 TEST(UnmountTest, SigtermAndLazyUnmountWorkWithOpenFiles) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--library", DemoLibraryDir()});
   auto open_source = [](const std::string& mnt, std::string* path) {
     for (const auto& e : fs::recursive_directory_iterator(mnt + "/videos")) {
@@ -411,7 +411,7 @@ TEST(UnmountTest, SigtermAndLazyUnmountWorkWithOpenFiles) {
 }
 
 TEST(FstabTest, FstabLineAndMountHelper) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--library", DemoLibraryDir()});
   TempDir dir;
   const std::string mnt = dir.path() + "/mnt";

@@ -29,11 +29,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-#define SKIP_WITHOUT_FUSE()                                                                \
-  do {                                                                                     \
-    if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;     \
-  } while (0)
-
 struct Meta {
   ino_t ino;
   off_t size;
@@ -92,7 +87,7 @@ std::vector<std::string> Vodfs(std::vector<std::string> args) {
 }
 
 TEST(IndexMountTest, AWarmRemountServesTheTreeWithTheApiDown) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "120", "--synthetic-size", "16K", "--synthetic-hls"});
   TempDir cache;
   std::map<std::string, Meta> first;
@@ -118,7 +113,7 @@ TEST(IndexMountTest, AWarmRemountServesTheTreeWithTheApiDown) {
 }
 
 TEST(IndexMountTest, AFirstMountAppearsAtOnceAndItsListingWaitsForTheFirstSync) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "1000", "--synthetic-size", "16K"});
   // Each SearchMedia takes a second: the first sync takes at least ten.
   emulator.Control("POST", "/faults", {{"target", "api"}, {"match", "SearchMedia"}, {"kind", "latency"},
@@ -147,7 +142,7 @@ TEST(IndexMountTest, AFirstMountAppearsAtOnceAndItsListingWaitsForTheFirstSync) 
 }
 
 TEST(IndexMountTest, ImagesPastFiveThousandAreAllListed) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "3", "--synthetic-images", "6000", "--qps-scale", "0"});
   VodfsMount m(emulator.api(), {"--qps_scale", "0"});
   auto ls = RunProcess({"/usr/bin/ls", "-1", m.path() + "/images"}, {}, 300);
@@ -163,7 +158,7 @@ TEST(IndexMountTest, ImagesPastFiveThousandAreAllListed) {
 }
 
 TEST(IndexMountTest, ByIdResolvesAnyMediumBeforeTheFirstSyncEnds) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "1000", "--synthetic-size", "16K"});
   const std::string id = emulator.Control("GET", "/media?index=700")["id"];
   emulator.Control("POST", "/faults", {{"target", "api"}, {"match", "SearchMedia"}, {"kind", "latency"},
@@ -186,7 +181,7 @@ TEST(IndexMountTest, ByIdResolvesAnyMediumBeforeTheFirstSyncEnds) {
 }
 
 TEST(IndexMountTest, AKilledSyncLeavesAnIndexThatOpensAndResumes) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "4000", "--synthetic-size", "16K"});
   emulator.Control("POST", "/faults", {{"target", "api"}, {"match", "SearchMedia"}, {"kind", "latency"},
                                        {"ms", 60}, {"count", -1}});
@@ -231,7 +226,7 @@ TEST(IndexMountTest, AKilledSyncLeavesAnIndexThatOpensAndResumes) {
 }
 
 TEST(IndexMountTest, ARemountBacksUpWithNoPerVideoApiCall) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "150", "--synthetic-size", "8K", "--qps-scale", "0"});
   TempDir cache, backup;
   {
@@ -252,7 +247,7 @@ TEST(IndexMountTest, ARemountBacksUpWithNoPerVideoApiCall) {
 }
 
 TEST(IndexMountTest, ChangesReachTheMountAndTheKernelForgetsWhatChanged) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "40", "--synthetic-size", "8K"});
   TempDir cache;
   VodfsMount m(emulator.api(), {"--cache_dir", cache.path()});
@@ -300,7 +295,7 @@ TEST(IndexMountTest, ChangesReachTheMountAndTheKernelForgetsWhatChanged) {
 }
 
 TEST(IndexMountTest, SighupSyncsAndReopensTheLog) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "20", "--synthetic-size", "8K"});
   TempDir dir;
   const std::string log = dir.path() + "/vodfs.log";

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -23,6 +24,11 @@ namespace vodfs::testing {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+bool SkipsAreFailures() {
+  const char* v = std::getenv("VODFS_NO_SKIP");
+  return v != nullptr && std::string(v) == "1";
+}
 
 std::string MountUnavailableReason() {
   if (access("/dev/fuse", R_OK | W_OK) != 0) return "/dev/fuse is not usable";

@@ -1,6 +1,8 @@
 // Real processes for mount tests: the emulator and vodfs itself.
 #pragma once
 
+#include <unistd.h>
+
 #include <sys/types.h>
 
 #include <map>
@@ -16,6 +18,25 @@ namespace vodfs::testing {
 
 // Why mount tests cannot run here, or "" if they can.
 std::string MountUnavailableReason();
+// Whether a test that cannot run must fail rather than skip
+// (VODFS_NO_SKIP=1, which scripts/test.sh sets: on the machines it runs
+// on, everything a test needs is there).
+bool SkipsAreFailures();
+
+}  // namespace vodfs::testing
+
+// Skips the test (fails it under VODFS_NO_SKIP) when `why` is not empty.
+#define VODFS_SKIP_UNLESS(why_expr)                                        \
+  do {                                                                     \
+    if (std::string vodfs_why_ = (why_expr); !vodfs_why_.empty()) {        \
+      if (::vodfs::testing::SkipsAreFailures()) FAIL() << vodfs_why_;      \
+      GTEST_SKIP() << vodfs_why_;                                          \
+    }                                                                      \
+  } while (0)
+#define VODFS_SKIP_WITHOUT_FUSE() VODFS_SKIP_UNLESS(::vodfs::testing::MountUnavailableReason())
+#define VODFS_SKIP_UNLESS_ROOT(what) VODFS_SKIP_UNLESS(geteuid() == 0 ? std::string() : std::string(what) + " needs root")
+
+namespace vodfs::testing {
 bool IsMounted(const std::string& path);
 // The demo library made by the make_demo_library test fixture.
 std::string DemoLibraryDir();
