@@ -267,20 +267,37 @@ std::optional<CliConfig> LoadCliConfig(const ChainOptions& o, std::string* error
 
 }  // namespace
 
+std::string IniValue(std::string_view raw) {
+  std::string_view v = str::Trim(raw);
+  // A quoted value is taken as it is, comment characters included.
+  for (char q : {'"', '`'}) {
+    if (v.size() >= 2 && v.front() == q) {
+      const size_t close = v.find(q, 1);
+      if (close != std::string_view::npos) return std::string(v.substr(1, close - 1));
+    }
+  }
+  // go-ini (what credentials-go reads the file with) ends an unquoted value
+  // at the first '#' or ';': "type = access_key # comment" is access_key.
+  const size_t comment = v.find_first_of("#;");
+  if (comment != std::string_view::npos) v = str::Trim(v.substr(0, comment));
+  return std::string(v);
+}
+
 IniSections ParseIni(std::string_view text) {
   IniSections out;
   std::string section;
   for (const auto& raw : str::Split(text, '\n')) {
     std::string_view line = str::Trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = std::string(str::Trim(line.substr(1, line.size() - 2)));
+    if (line.front() == '[' && line.find(']') != std::string_view::npos) {
+      // "[default]  # comment": what follows the bracket is a comment.
+      section = std::string(str::Trim(line.substr(1, line.find(']') - 1)));
       out[section];
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    out[section][std::string(str::Trim(line.substr(0, eq)))] = std::string(str::Trim(line.substr(eq + 1)));
+    out[section][std::string(str::Trim(line.substr(0, eq)))] = IniValue(line.substr(eq + 1));
   }
   return out;
 }
