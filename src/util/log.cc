@@ -1,4 +1,5 @@
 #include "vodfs/util/log.h"
+#include "vodfs/util/log_format.h"
 #include "vodfs/util/mutex.h"
 
 #include <syslog.h>

@@ -15,7 +15,6 @@
 // Thread-safety: all functions are safe to call concurrently.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -25,21 +24,9 @@ namespace vodfs::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kOff = 4 };
 
-// Parses "debug", "info", "warn", "error", "off" and their common aliases
-// ("trace", "notice", "warning", "err", "crit", "critical", "fatal",
-// "none"), in any case. Returns false if unknown.
+// Parses "debug", "info", "warn", "error", "off". Returns false if unknown.
 bool ParseLevel(std::string_view s, Level* out);
 std::string_view LevelName(Level level);
-
-// How stderr and file sinks write a line: "<time> <LEVEL> <message>", or one
-// JSON object per line {"time", "level", "message"} for log collectors.
-// Syslog gets the bare message either way (it has its own framing).
-enum class Format { kText, kJson };
-bool ParseFormat(std::string_view s, Format* out);  // "text" or "json"
-void SetFormat(Format format);
-Format GetFormat();
-// One line in the current format, without the trailing newline.
-std::string FormatLine(Level level, std::string_view line, std::chrono::system_clock::time_point when);
 
 void SetLevel(Level level);
 Level GetLevel();
