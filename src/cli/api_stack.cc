@@ -3,12 +3,14 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 
 #include "vodfs/util/log.h"
+#include "vodfs/util/log_format.h"
 #include "vodfs/util/strings.h"
 #include "vodfs/version.h"
 
@@ -42,18 +44,20 @@ Status SetUpLogging(const Options& o, bool daemon) {
     return Status(ErrorCode::kInvalidArgument, "bad log_level " + o.log_level);
   }
   log::SetLevel(level);
+  log::Format format;
+  if (!log::ParseFormat(o.log_format, &format)) {
+    return Status(ErrorCode::kInvalidArgument, "bad log_format " + o.log_format);
+  }
+  log::SetFormat(format);
   if (!o.log_file.empty()) {
+    // Opened anew on every call: after logrotate moved the file, SIGHUP
+    // lands here and later lines go to a new file of the old name.
     FILE* f = std::fopen(o.log_file.c_str(), "a");
     if (!f) return Status(ErrorCode::kInvalidArgument, "Cannot open log file " + o.log_file);
     std::shared_ptr<FILE> file(f, [](FILE* p) { std::fclose(p); });
     log::SetSink([file](log::Level l, std::string_view line) {
-      std::time_t t = std::time(nullptr);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      char ts[32];
-      std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-      std::fprintf(file.get(), "%s %-5s %.*s\n", ts, std::string(log::LevelName(l)).c_str(),
-                   static_cast<int>(line.size()), line.data());
+      const std::string out = log::FormatLine(l, line, std::chrono::system_clock::now());
+      std::fprintf(file.get(), "%s\n", out.c_str());
       std::fflush(file.get());
     });
   } else if (daemon) {
