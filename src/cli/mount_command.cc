@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/index_setup.h"
 #include "cli/mount_metrics.h"
+#include "cli/sd_notify.h"
 #include "cli/startup_checks.h"
 #include "fuse/fuse_adapter.h"
 #include "vodfs/cache/block_cache.h"
@@ -273,7 +274,11 @@ int RunMount(const Options& in) {
     metrics.Serve();
     VODFS_LOG(kInfo) << "metrics on " << sources.metrics_url;
   }
+  // systemd (Type=notify): the drive is usable now.
+  const std::string pid = o.foreground ? "" : "\nMAINPID=" + std::to_string(getpid());
+  if (Status s = Notify("READY=1\nSTATUS=mounted on " + mountpoint + pid); !s.ok()) VODFS_LOG(kWarn) << s.ToString();
   Status loop = session.Loop();
+  (void)Notify("STOPPING=1");
   VODFS_LOG(kInfo) << "unmounting " << mountpoint;
   names.SetNotifier(nullptr);
   metrics.Stop();
