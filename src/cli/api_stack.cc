@@ -41,12 +41,12 @@ uint64_t DiskQuota(const Options& o, const std::string& dir) {
 Status SetUpLogging(const Options& o, bool daemon) {
   log::Level level;
   if (!log::ParseLevel(o.log_level, &level)) {
-    return Status(ErrorCode::kInvalidArgument, "bad log_level " + o.log_level);
+    return Status(ErrorCode::kInvalidArgument, "bad --log-level " + o.log_level);
   }
   log::SetLevel(level);
   log::Format format;
   if (!log::ParseFormat(o.log_format, &format)) {
-    return Status(ErrorCode::kInvalidArgument, "bad log_format " + o.log_format);
+    return Status(ErrorCode::kInvalidArgument, "bad --log-format " + o.log_format);
   }
   log::SetFormat(format);
   if (!o.log_file.empty()) {

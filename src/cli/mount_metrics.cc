@@ -312,21 +312,21 @@ Status MetricsServer::Listen(const std::string& address) {
   if (str::StartsWith(address, "[")) {
     const size_t close = address.find(']');
     if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return Status(ErrorCode::kInvalidArgument, "metrics_address must be HOST:PORT, not " + address);
+      return Status(ErrorCode::kInvalidArgument, "metrics-address must be HOST:PORT, not " + address);
     }
     host = address.substr(1, close - 1);
     port_text = address.substr(close + 2);
   } else {
     const size_t colon = address.rfind(':');
     if (colon == std::string::npos) {
-      return Status(ErrorCode::kInvalidArgument, "metrics_address must be HOST:PORT, not " + address);
+      return Status(ErrorCode::kInvalidArgument, "metrics-address must be HOST:PORT, not " + address);
     }
     host = address.substr(0, colon);
     port_text = address.substr(colon + 1);
   }
   auto port = str::ParseInt64(port_text);
   if (!port || *port < 0 || *port > 65535) {
-    return Status(ErrorCode::kInvalidArgument, "bad port in metrics_address " + address);
+    return Status(ErrorCode::kInvalidArgument, "bad port in metrics-address " + address);
   }
   if (host == "localhost") host = "127.0.0.1";
   in_addr v4{};
@@ -335,7 +335,7 @@ Status MetricsServer::Listen(const std::string& address) {
                         (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
   if (!loopback) {
     return Status(ErrorCode::kInvalidArgument,
-                  "metrics_address must be a loopback address (127.0.0.1, ::1 or localhost), not " + host);
+                  "metrics-address must be a loopback address (127.0.0.1, ::1 or localhost), not " + host);
   }
   server_ = std::make_unique<http::HttpServer>(
       [this](const http::HttpRequest& req, http::ResponseWriter& w) {

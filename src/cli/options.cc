@@ -184,7 +184,7 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::index), [](const Options& o) { return o.index; }});
   add({"sync_interval", "SECONDS", kIndex, "seconds between syncs of the index with the library",
        SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
-  add({"metadata_ttl", "SECONDS", kIndex, "the former name of sync_interval",
+  add({"metadata_ttl", "SECONDS", kIndex, "the former name of sync-interval",
        SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
   add({"full_sync_interval", "SECONDS", kIndex, "seconds between full listings of the library (reconciles)",
        SetInt(&Options::full_sync_interval, 60, 86400 * 365),
@@ -241,7 +241,7 @@ std::vector<OptionDef> BuildTable() {
          return Status::Ok();
        },
        [](const Options& o) { return o.gid ? std::to_string(*o.gid) : "current"; }});
-  add({"umask", "OCTAL", kMount, "permission bits removed from file_mode and dir_mode",
+  add({"umask", "OCTAL", kMount, "permission bits removed from file-mode and dir-mode",
        SetOctal(&Options::umask, 0777), [](const Options& o) { return ShowOctal(o.umask).substr(1); }});
   add({"file_mode", "OCTAL", kMount, "permission bits of files (writes fail with EROFS whatever they say)",
        SetOctal(&Options::file_mode, 0777), [](const Options& o) { return ShowOctal(o.file_mode); }});
@@ -265,7 +265,7 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});
   add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, 256 MiB..20 GiB)",
        SetSize(&Options::disk_cache_size, 0), [](const Options& o) { return ShowSize(o.disk_cache_size); }});
-  add({"disk_cache", nullptr, kCache, "use the persistent cache (disk_cache=false turns it off)",
+  add({"disk_cache", nullptr, kCache, "use the persistent cache (--disk-cache=false turns it off)",
        SetFlag(&Options::disk_cache), [](const Options& o) { return o.disk_cache ? "on" : "off"; }});
   add({"readahead_max", "SIZE", kCache, "largest read-ahead window of a sequential reader",
        SetSize(&Options::readahead_max, 0), [](const Options& o) { return str::FormatSize(o.readahead_max); }});
