@@ -26,7 +26,8 @@ IniSections ParseIni(std::string_view text);
 // One value as ParseIni reads it (trimmed, unquoted, inline comment cut).
 std::string IniValue(std::string_view raw);
 
-// One profile of config.json: its name and its string-valued fields
+// One profile of config.json: its name and its string-valued fields (and
+// integers, as their text)
 // ("mode", "access_key_id", "ram_role_name", "region_id", ...).
 struct CliProfile {
   std::string name;

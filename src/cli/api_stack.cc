@@ -76,6 +76,9 @@ Result<std::unique_ptr<ApiStack>> BuildApiStack(const Options& o, const std::str
   co.credentials_command = o.credentials_command;
   co.profile = o.profile;
   co.imds_endpoint = o.imds_endpoint;
+  co.sts_endpoint = o.sts_endpoint;
+  co.role_arn = o.role_arn;
+  co.role_session_name = o.role_session_name;
   log::RegisterSecret(o.access_key_secret);
   log::RegisterSecret(o.security_token);
   log::RegisterSecret(o.cdn_auth_key);

@@ -145,6 +145,14 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::credentials_command), [](const Options& o) { return o.credentials_command; }});
   add({"imds_endpoint", "URL", kApi, "ECS metadata service for RAM role credentials",
        SetString(&Options::imds_endpoint), [](const Options& o) { return o.imds_endpoint; }});
+  add({"sts_endpoint", "URL", kApi,
+       "STS for role credentials (default: ALIBABA_CLOUD_STS_ENDPOINT, sts.<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com, "
+       "or sts.aliyuncs.com)",
+       SetString(&Options::sts_endpoint), [](const Options& o) { return o.sts_endpoint; }});
+  add({"role_arn", "ARN", kApi, "assume this RAM role (STS AssumeRole) with the credentials found, and use the role's",
+       SetString(&Options::role_arn), [](const Options& o) { return o.role_arn; }});
+  add({"role_session_name", "NAME", kApi, "session name of the assumed role (default: vodfs-<time>)",
+       SetString(&Options::role_session_name), [](const Options& o) { return o.role_session_name; }});
   add({"signature_version", "v2|v3", kApi, "API request signature: v2 (HMAC-SHA1) or v3 (ACS3-HMAC-SHA256)",
        OneOf(&Options::signature_version, {"v2", "v3"}), [](const Options& o) { return o.signature_version; }});
   add({"api_method", "POST|GET", kApi, "HTTP method of API calls",
@@ -198,7 +206,7 @@ std::vector<OptionDef> BuildTable() {
   add({"foreground", nullptr, kMount, "stay in the foreground (-f)", SetFlag(&Options::foreground),
        [](const Options& o) { return o.foreground ? "on" : "off"; }});
   add({"daemon", nullptr, kMount, "detach once the mount is ready (the default; the opposite of foreground)",
-       [](Options& o, std::string_view v) {
+       [](Options& o, std::string_view v) -> Status {
          bool daemon = true;
          VODFS_RETURN_IF_ERROR(ParseFlag(v, &daemon));
          o.foreground = !daemon;
@@ -206,7 +214,7 @@ std::vector<OptionDef> BuildTable() {
        },
        [](const Options& o) { return o.foreground ? "off" : "on"; }});
   add({"read_only", nullptr, kMount, "accepted for compatibility: vodfs always mounts read-only",
-       [](Options&, std::string_view v) {
+       [](Options&, std::string_view v) -> Status {
          bool read_only = true;
          VODFS_RETURN_IF_ERROR(ParseFlag(v, &read_only));
          if (!read_only) return Bad("", "vodfs cannot mount read-write");
@@ -277,7 +285,7 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::metrics_address), [](const Options& o) { return o.metrics_address; }});
 
   add({"log_level", "LEVEL", kLog, "debug, info, warn (warning), error or off",
-       [](Options& o, std::string_view v) {
+       [](Options& o, std::string_view v) -> Status {
          log::Level level;
          if (!log::ParseLevel(v, &level)) {
            return Bad("", "expected debug, info, warn, error or off, got '" + std::string(v) + "'");

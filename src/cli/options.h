@@ -33,6 +33,9 @@ struct Options {
   std::string security_token;
   std::string credentials_command;
   std::string imds_endpoint = "http://100.100.100.200";
+  std::string sts_endpoint;       // empty: the credential chain's default
+  std::string role_arn;           // assume this role on top of the credentials
+  std::string role_session_name;
   std::string signature_version = "v2";
   std::string api_method = "POST";
   double qps_scale = 1.0;

@@ -301,7 +301,7 @@ TEST(CredentialFilesTest, CliConfigProfilesByNameOrCurrent) {
   EXPECT_EQ(current->name, "b");
   EXPECT_EQ(current->Field("mode"), "StsToken");  // the first of that name
   EXPECT_EQ(current->Field("region_id"), "cn-beijing");
-  EXPECT_EQ(current->Field("n"), "");  // not a string
+  EXPECT_EQ(current->Field("n"), "5");  // integers as text (expired_seconds is one)
   auto a = ParseCliConfig(text, "a");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->Field("access_key_id"), "A");

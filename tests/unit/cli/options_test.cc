@@ -36,7 +36,7 @@ TEST(OptionsTest, MountToolOptionsAreAcceptedAndIgnored) {
 TEST(OptionsTest, BadValuesAndUnknownOptionsAreNamed) {
   auto a = Parse({"--auth_timeout", "soon"});
   ASSERT_FALSE(a.ok());
-  EXPECT_NE(a.error().message.find("auth_timeout"), std::string::npos);
+  EXPECT_NE(a.error().message.find("--auth-timeout"), std::string::npos);
   auto b = Parse({"--bogus"});
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.error().message.find("unknown option --bogus"), std::string::npos);
