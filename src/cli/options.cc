@@ -627,8 +627,10 @@ line in a --config file; names take dashes or underscores (--access-key-id,
   out += R"(
 Credentials, when no access-key-id or credentials-command is given, come from the
 Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN (or the
-legacy ALICLOUD_* names), the aliyun CLI profile (~/.aliyun/config.json),
-~/.alibabacloud/credentials, ALIBABA_CLOUD_CREDENTIALS_URI, then the ECS RAM role.
+legacy ALICLOUD_* names), OIDC (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+ALIBABA_CLOUD_OIDC_TOKEN_FILE), the aliyun CLI profile (~/.aliyun/config.json),
+~/.alibabacloud/credentials, the ECS RAM role, then ALIBABA_CLOUD_CREDENTIALS_URI.
+--role-arn assumes a RAM role on top of whichever was found.
 
 Documentation: man vodfs, /usr/share/doc/vodfs (CONFIGURATION.md: every option;
 SEMANTICS.md: what vodfs promises), or docs/ in the source tree.
