@@ -7,7 +7,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "cli/options.h"
 #include "support/mount_env.h"
@@ -64,6 +66,20 @@ TEST(ServiceMountTest, SigintUnmountsLikeSigterm) {
   m.process().Signal(SIGINT);
   EXPECT_EQ(m.process().Wait(20), 0) << m.LogText();
   EXPECT_FALSE(IsMounted(m.path()));
+}
+
+TEST(ServiceMountTest, AutoUnmountCleansUpAfterAKill) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8K"});
+  VodfsMount m(emulator.api(), {"-o", "auto_unmount"});
+  m.process().Signal(SIGKILL);  // no chance to unmount itself
+  m.process().Wait(10);
+  // fusermount3, left behind by the mount, unmounts once /dev/fuse closes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (IsMounted(m.path()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling for the unmount
+  }
+  EXPECT_FALSE(IsMounted(m.path())) << "a killed vodfs left its mount behind despite auto_unmount";
 }
 
 TEST(ServiceFilesTest, UnitIsTypeNotifyAndUnmountsOnStop) {
