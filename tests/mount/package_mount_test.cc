@@ -33,7 +33,7 @@ std::string FindDeb(const std::string& dir, const std::string& package) {
 
 // Runs in the private mount namespace: $1 root, $2 mount point, $3 config
 // file, $4 fstab.
-constexpr const char* kMountScript = R"(set -eu
+constexpr const char* kMountScript = R"sh(set -eu
 root=$1 mnt=$2 conf=$3 fstab=$4
 mount --bind "$root/sbin" /usr/sbin
 export PATH="$root/usr/bin:/usr/bin:/bin"
@@ -48,7 +48,7 @@ mount -T "$fstab" "$mnt"
 echo "fstab=$(ls "$mnt/videos" | wc -l)"
 umount "$mnt"
 echo "after_fstab=$(awk -v m="$mnt" '$2 == m' /proc/self/mounts | wc -l)"
-)";
+)sh";
 
 TEST(PackageTest, DebPackagesInstallAndMountWithMountAndFstab) {
   if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
