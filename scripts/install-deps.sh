@@ -9,6 +9,8 @@ packages=(
   libssl-dev libgtest-dev libgmock-dev libsqlite3-dev
   # run, demo and tests
   fuse3 ffmpeg rsync attr curl ca-certificates procps sqlite3
+  # the package test: dpkg-deb, readelf, unshare
+  dpkg binutils util-linux
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

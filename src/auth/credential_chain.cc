@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "auth/credential_files.h"
+#include "vodfs/auth/sts.h"
 #include "vodfs/util/log.h"
 #include "vodfs/util/mutex.h"
 #include "vodfs/util/strings.h"
@@ -243,6 +244,7 @@ std::unique_ptr<CredentialsProvider> StaticFrom(Credentials c) {
 // Path of the aliyun CLI config, if present, and the profile it holds.
 struct CliConfig {
   std::string path;
+  std::string text;  // for the source_profile of ChainableRamRoleArn
   CliProfile profile;
 };
 
@@ -262,10 +264,26 @@ std::optional<CliConfig> LoadCliConfig(const ChainOptions& o, std::string* error
     *error = path + " is not valid JSON";
     return std::nullopt;
   }
-  return CliConfig{path, std::move(profile).value()};
+  return CliConfig{path, *text, std::move(profile).value()};
 }
 
 }  // namespace
+
+std::string IniValue(std::string_view raw) {
+  std::string_view v = str::Trim(raw);
+  // A quoted value is taken as it is, comment characters included.
+  for (char q : {'"', '`'}) {
+    if (v.size() >= 2 && v.front() == q) {
+      const size_t close = v.find(q, 1);
+      if (close != std::string_view::npos) return std::string(v.substr(1, close - 1));
+    }
+  }
+  // go-ini (what credentials-go reads the file with) ends an unquoted value
+  // at the first '#' or ';': "type = access_key # comment" is access_key.
+  const size_t comment = v.find_first_of("#;");
+  if (comment != std::string_view::npos) v = str::Trim(v.substr(0, comment));
+  return std::string(v);
+}
 
 IniSections ParseIni(std::string_view text) {
   IniSections out;
@@ -273,14 +291,15 @@ IniSections ParseIni(std::string_view text) {
   for (const auto& raw : str::Split(text, '\n')) {
     std::string_view line = str::Trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = std::string(str::Trim(line.substr(1, line.size() - 2)));
+    if (line.front() == '[' && line.find(']') != std::string_view::npos) {
+      // "[default]  # comment": what follows the bracket is a comment.
+      section = std::string(str::Trim(line.substr(1, line.find(']') - 1)));
       out[section];
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    out[section][std::string(str::Trim(line.substr(0, eq)))] = std::string(str::Trim(line.substr(eq + 1)));
+    out[section][std::string(str::Trim(line.substr(0, eq)))] = IniValue(line.substr(eq + 1));
   }
   return out;
 }
@@ -305,7 +324,9 @@ Result<CliProfile> ParseCliConfig(std::string_view text, const std::string& want
     if (!p.is_object() || !p.contains("name") || p["name"] != out.name) continue;
     out.found = true;
     for (auto it = p.begin(); it != p.end(); ++it) {
+      // Integers as their text: the CLI writes expired_seconds as a number.
       if (it->is_string()) out.fields[it.key()] = it->get<std::string>();
+      if (it->is_number_integer()) out.fields[it.key()] = std::to_string(it->get<int64_t>());
     }
     break;
   }
@@ -392,12 +413,67 @@ std::vector<std::string> ChainProvider::Warnings() const {
   return *warnings_;
 }
 
+namespace {
+
+// A source's credentials as the base of an STS AssumeRole: the role's,
+// renewed before they expire (fetching the base again, which renews itself).
+std::unique_ptr<CredentialsProvider> RoleOver(std::shared_ptr<CredentialsProvider> base, AssumeRoleRequest req,
+                                              const std::string& endpoint, http::HttpClient& http, Clock& clock) {
+  const std::string description = "RAM role " + req.role_arn + " (STS AssumeRole with " + base->Describe() + ")";
+  return std::make_unique<RefreshingProvider>(
+      [base, req, endpoint, &http, &clock]() -> Result<Credentials> {
+        VODFS_ASSIGN_OR_RETURN(Credentials b, base->Get());
+        return AssumeRole(http, clock, endpoint, b, req);
+      },
+      description, clock);
+}
+
+std::unique_ptr<CredentialsProvider> OidcRole(OidcRequest req, const std::string& endpoint, http::HttpClient& http,
+                                              Clock& clock) {
+  const std::string description = "OIDC role " + req.role_arn + " (STS AssumeRoleWithOIDC, token " + req.token_file + ")";
+  return std::make_unique<RefreshingProvider>(
+      [req, endpoint, &http, &clock] { return AssumeRoleWithOidc(http, clock, endpoint, req); }, description, clock);
+}
+
+int64_t Seconds(const std::string& text) {
+  auto n = str::ParseInt64(text);
+  return n && *n >= kMinRoleSeconds ? *n : kDefaultRoleSeconds;
+}
+
+std::vector<std::unique_ptr<SourceProvider>> BuildSources(const ChainOptions& o, http::HttpClient& http, Clock& clock,
+                                                          std::shared_ptr<std::vector<std::string>> warnings);
+
+}  // namespace
+
 std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::HttpClient& http,
                                                 Clock& clock) {
   ChainOptions o = in;
   if (o.home.empty()) o.home = o.getenv("HOME").value_or("/root");
-  std::vector<std::unique_ptr<SourceProvider>> sources;
   auto warnings = std::make_shared<std::vector<std::string>>();
+  if (o.role_arn.empty()) return std::make_unique<ChainProvider>(BuildSources(o, http, clock, warnings), warnings);
+  // role_arn: the chain without it is the base of an AssumeRole.
+  ChainOptions base_options = o;
+  base_options.role_arn.clear();
+  auto base = std::make_shared<ChainProvider>(BuildSources(base_options, http, clock, warnings), warnings);
+  std::vector<std::unique_ptr<SourceProvider>> sources;
+  sources.push_back(std::make_unique<LambdaSource>(
+      "role_arn", [o, base, &http, &clock]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        // Resolve the base now, so that a missing base reads as such.
+        VODFS_RETURN_IF_ERROR(base->Get().status());
+        AssumeRoleRequest req;
+        req.role_arn = o.role_arn;
+        req.session_name = RoleSessionName(o.role_session_name, o.getenv, clock);
+        return RoleOver(base, req, StsEndpoint(o.sts_endpoint, o.getenv), http, clock);
+      }));
+  return std::make_unique<ChainProvider>(std::move(sources), warnings);
+}
+
+namespace {
+
+std::vector<std::unique_ptr<SourceProvider>> BuildSources(const ChainOptions& o, http::HttpClient& http, Clock& clock,
+                                                          std::shared_ptr<std::vector<std::string>> warnings) {
+  std::vector<std::unique_ptr<SourceProvider>> sources;
+  const std::string sts = StsEndpoint(o.sts_endpoint, o.getenv);
   auto warn_if_open = [warnings](const std::string& path) {
     std::string w = CheckPrivateFile(path);
     if (!w.empty()) {
@@ -456,10 +532,30 @@ std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::Ht
         }
         return std::unique_ptr<CredentialsProvider>();
       }));
-  // 3. aliyun CLI profile.
+  // 3. OIDC (RRSA): all three variables, or none.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "OIDC", [o, sts, &http, &clock]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        auto role = o.getenv("ALIBABA_CLOUD_ROLE_ARN");
+        auto provider = o.getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN");
+        auto token = o.getenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE");
+        if (!provider && !token) return std::unique_ptr<CredentialsProvider>();
+        if (!role || !provider || !token) {
+          return Error(ErrorCode::kInvalidArgument,
+                       "OIDC needs ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and "
+                       "ALIBABA_CLOUD_OIDC_TOKEN_FILE together");
+        }
+        OidcRequest req;
+        req.role_arn = *role;
+        req.oidc_provider_arn = *provider;
+        req.token_file = *token;
+        req.session_name = RoleSessionName(o.role_session_name, o.getenv, clock);
+        return OidcRole(req, sts, http, clock);
+      }));
+  // 4. aliyun CLI profile.
   sources.push_back(std::make_unique<LambdaSource>(
       "aliyun CLI profile",
-      [o, warn_if_open, imds_provider, command_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
+      [o, sts, &http, &clock, warn_if_open, imds_provider, command_provider]()
+          -> Result<std::unique_ptr<CredentialsProvider>> {
         std::string error;
         auto cfg = LoadCliConfig(o, &error);
         if (!error.empty()) return Error(ErrorCode::kInvalidArgument, error);
@@ -486,6 +582,56 @@ std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::Ht
         if (mode == "EcsRamRole") {
           return std::unique_ptr<CredentialsProvider>(imds_provider(p.Field("ram_role_name")));
         }
+        auto role_request = [&o, &clock](const CliProfile& profile) {
+          AssumeRoleRequest req;
+          req.role_arn = profile.Field("ram_role_arn");
+          req.session_name = RoleSessionName(profile.Field("ram_session_name"), o.getenv, clock);
+          req.duration_seconds = Seconds(profile.Field("expired_seconds"));
+          req.external_id = profile.Field("external_id");
+          return req;
+        };
+        if (mode == "RamRoleArn" || mode == "ChainableRamRoleArn") {
+          Credentials base_creds;
+          std::string base_source;
+          if (mode == "RamRoleArn") {
+            base_creds = {p.Field("access_key_id"), p.Field("access_key_secret"), p.Field("sts_token"), std::nullopt,
+                          source};
+          } else {
+            // The base is another profile of the file (AK or StsToken).
+            const std::string from = p.Field("source_profile");
+            auto base = ParseCliConfig(cfg->text, from);
+            if (from.empty() || !base.ok() || !base->found) {
+              return Error(ErrorCode::kInvalidArgument, source + ": source_profile '" + from + "' not in " + cfg->path);
+            }
+            const std::string base_mode = base->Field("mode");
+            if (base_mode != "AK" && base_mode != "StsToken") {
+              return Error(ErrorCode::kUnimplemented, source + ": source_profile '" + from + "' has mode " + base_mode +
+                                                          " (vodfs chains from AK or StsToken profiles)");
+            }
+            base_creds = {base->Field("access_key_id"), base->Field("access_key_secret"),
+                          base_mode == "StsToken" ? base->Field("sts_token") : "", std::nullopt,
+                          cfg->path + " profile '" + from + "'"};
+          }
+          if (base_creds.access_key_id.empty() || base_creds.access_key_secret.empty() ||
+              p.Field("ram_role_arn").empty()) {
+            return Error(ErrorCode::kInvalidArgument,
+                         source + " lacks access_key_id/access_key_secret/ram_role_arn");
+          }
+          std::shared_ptr<CredentialsProvider> base = StaticFrom(std::move(base_creds));
+          return RoleOver(base, role_request(p), sts, http, clock);
+        }
+        if (mode == "OIDC") {
+          OidcRequest req;
+          req.role_arn = p.Field("ram_role_arn");
+          req.oidc_provider_arn = p.Field("oidc_provider_arn");
+          req.token_file = p.Field("oidc_token_file");
+          req.session_name = RoleSessionName(p.Field("ram_session_name"), o.getenv, clock);
+          req.duration_seconds = Seconds(p.Field("expired_seconds"));
+          if (req.role_arn.empty() || req.oidc_provider_arn.empty() || req.token_file.empty()) {
+            return Error(ErrorCode::kInvalidArgument, source + " lacks ram_role_arn/oidc_provider_arn/oidc_token_file");
+          }
+          return OidcRole(req, sts, http, clock);
+        }
         if (mode == "External") {
           std::string cmd = p.Field("process_command");
           if (cmd.empty()) return Error(ErrorCode::kInvalidArgument, source + " has no process_command");
@@ -493,11 +639,13 @@ std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::Ht
         }
         return Error(ErrorCode::kUnimplemented,
                      source + ": mode '" + mode +
-                         "' is not supported by vodfs (use AK, StsToken, EcsRamRole or External)");
+                         "' is not supported by vodfs (use AK, StsToken, RamRoleArn, ChainableRamRoleArn, OIDC, "
+                         "EcsRamRole or External)");
       }));
-  // 4. ~/.alibabacloud/credentials.
+  // 5. ~/.alibabacloud/credentials.
   sources.push_back(std::make_unique<LambdaSource>(
-      "credentials file", [o, warn_if_open, imds_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
+      "credentials file",
+      [o, sts, &http, &clock, warn_if_open, imds_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
         std::string path = o.getenv("ALIBABA_CLOUD_CREDENTIALS_FILE").value_or(o.home + "/.alibabacloud/credentials");
         if (!FileExists(path)) return std::unique_ptr<CredentialsProvider>();
         auto text = ReadWholeFile(path);
@@ -519,23 +667,54 @@ std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::Ht
           }
           return StaticFrom({sec["access_key_id"], sec["access_key_secret"], "", std::nullopt, source});
         }
+        if (type == "sts") {
+          if (sec["access_key_id"].empty() || sec["access_key_secret"].empty() || sec["security_token"].empty()) {
+            return Error(ErrorCode::kInvalidArgument, source + " lacks access_key_id/access_key_secret/security_token");
+          }
+          return StaticFrom({sec["access_key_id"], sec["access_key_secret"], sec["security_token"], std::nullopt, source});
+        }
         if (type == "ecs_ram_role") {
           return std::unique_ptr<CredentialsProvider>(imds_provider(sec["role_name"]));
         }
+        if (type == "ram_role_arn") {
+          if (sec["access_key_id"].empty() || sec["access_key_secret"].empty() || sec["role_arn"].empty()) {
+            return Error(ErrorCode::kInvalidArgument, source + " lacks access_key_id/access_key_secret/role_arn");
+          }
+          std::shared_ptr<CredentialsProvider> base =
+              StaticFrom({sec["access_key_id"], sec["access_key_secret"], "", std::nullopt, source});
+          AssumeRoleRequest req;
+          req.role_arn = sec["role_arn"];
+          req.session_name = RoleSessionName(sec["role_session_name"], o.getenv, clock);
+          req.policy = sec["policy"];
+          req.external_id = sec["external_id"];
+          return RoleOver(base, req, sts, http, clock);
+        }
+        if (type == "oidc_role_arn") {
+          OidcRequest req;
+          req.role_arn = sec["role_arn"];
+          req.oidc_provider_arn = sec["oidc_provider_arn"];
+          req.token_file = sec["oidc_token_file_path"];
+          req.session_name = RoleSessionName(sec["role_session_name"], o.getenv, clock);
+          req.policy = sec["policy"];
+          if (req.role_arn.empty() || req.oidc_provider_arn.empty() || req.token_file.empty()) {
+            return Error(ErrorCode::kInvalidArgument,
+                         source + " lacks role_arn/oidc_provider_arn/oidc_token_file_path");
+          }
+          return OidcRole(req, sts, http, clock);
+        }
+        if (type == "credentials_uri") {
+          const std::string uri = sec["credentials_uri"];
+          if (uri.empty()) return Error(ErrorCode::kInvalidArgument, source + " lacks credentials_uri");
+          return std::unique_ptr<CredentialsProvider>(std::make_unique<RefreshingProvider>(
+              [&http, uri, source] { return FetchJsonCredentials(http, uri, source); }, source, clock));
+        }
         return Error(ErrorCode::kUnimplemented,
-                     source + ": type '" + type + "' is not supported (use access_key or ecs_ram_role)");
+                     source + ": type '" + type +
+                         "' is not supported (use access_key, sts, ram_role_arn, oidc_role_arn, ecs_ram_role or "
+                         "credentials_uri)");
       }));
-  // 5. Credentials URI.
-  sources.push_back(std::make_unique<LambdaSource>(
-      "credentials URI", [o, &http, &clock]() -> Result<std::unique_ptr<CredentialsProvider>> {
-        auto uri = o.getenv("ALIBABA_CLOUD_CREDENTIALS_URI");
-        if (!uri) return std::unique_ptr<CredentialsProvider>();
-        std::string u = *uri;
-        return std::unique_ptr<CredentialsProvider>(std::make_unique<RefreshingProvider>(
-            [&http, u] { return FetchJsonCredentials(http, u, "ALIBABA_CLOUD_CREDENTIALS_URI"); },
-            "ALIBABA_CLOUD_CREDENTIALS_URI", clock));
-      }));
-  // 6. ECS instance RAM role (only if the metadata service answers).
+  // 6. ECS instance RAM role (only if the metadata service answers): before
+  // the credentials URI, as credentials-go has it.
   sources.push_back(std::make_unique<LambdaSource>(
       "ECS RAM role", [o, imds_provider]() -> Result<std::unique_ptr<CredentialsProvider>> {
         auto off = o.getenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED");
@@ -547,8 +726,20 @@ std::unique_ptr<ChainProvider> MakeDefaultChain(const ChainOptions& in, http::Ht
         if (!probe.ok()) return probe.error();
         return std::unique_ptr<CredentialsProvider>(std::move(p));
       }));
-  return std::make_unique<ChainProvider>(std::move(sources), warnings);
+  // 7. Credentials URI.
+  sources.push_back(std::make_unique<LambdaSource>(
+      "credentials URI", [o, &http, &clock]() -> Result<std::unique_ptr<CredentialsProvider>> {
+        auto uri = o.getenv("ALIBABA_CLOUD_CREDENTIALS_URI");
+        if (!uri) return std::unique_ptr<CredentialsProvider>();
+        std::string u = *uri;
+        return std::unique_ptr<CredentialsProvider>(std::make_unique<RefreshingProvider>(
+            [&http, u] { return FetchJsonCredentials(http, u, "ALIBABA_CLOUD_CREDENTIALS_URI"); },
+            "ALIBABA_CLOUD_CREDENTIALS_URI", clock));
+      }));
+  return sources;
 }
+
+}  // namespace
 
 std::string ResolveRegion(const std::string& explicit_region, const ChainOptions& in) {
   if (!explicit_region.empty()) return explicit_region;

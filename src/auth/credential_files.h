@@ -17,11 +17,17 @@ namespace vodfs::auth {
 // [section] belong to section "".
 using IniSections = std::map<std::string, std::map<std::string, std::string>>;
 
-// Minimal INI reader: [section] and key = value lines, '#'/';' comments;
-// other lines are ignored. A later key replaces an earlier one.
+// Minimal INI reader of what credentials-go (go-ini) accepts: [section] and
+// key = value lines, '#'/';' comment lines, and inline comments: an unquoted
+// value ends at its first '#' or ';' ("type = access_key # AK" is
+// "access_key"); a value in "..." or `...` is kept whole. Other lines are
+// ignored. A later key replaces an earlier one.
 IniSections ParseIni(std::string_view text);
+// One value as ParseIni reads it (trimmed, unquoted, inline comment cut).
+std::string IniValue(std::string_view raw);
 
-// One profile of config.json: its name and its string-valued fields
+// One profile of config.json: its name and its string-valued fields (and
+// integers, as their text)
 // ("mode", "access_key_id", "ram_role_name", "region_id", ...).
 struct CliProfile {
   std::string name;

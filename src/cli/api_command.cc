@@ -1,6 +1,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_errors.h"
 #include "cli/api_stack.h"
 #include "cli/commands.h"
 #include "vodfs/util/log.h"
@@ -31,7 +32,11 @@ int RunApi(const Options& o, std::ostream& out, std::ostream& err) {
   }
   auto r = (*stack)->rpc->Call(op, params);
   if (!r.ok()) {
-    err << "vodfs api: " << log::Redact(r.error().ToString()) << "\n";
+    // The same explanation as vodfs check's (the key ID as the call used it).
+    auto creds = (*stack)->credentials->Get();
+    const ApiErrorExplanation x =
+        ExplainApiError(r.error(), (*stack)->endpoint, creds.ok() ? creds->access_key_id : std::string());
+    err << "vodfs api: " << op << ": " << log::Redact(x.text) << "\n";
     return 1;
   }
   auto j = nlohmann::json::parse(*r, nullptr, false);

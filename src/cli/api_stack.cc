@@ -3,12 +3,14 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 
 #include "vodfs/util/log.h"
+#include "vodfs/util/log_format.h"
 #include "vodfs/util/strings.h"
 #include "vodfs/version.h"
 
@@ -39,21 +41,23 @@ uint64_t DiskQuota(const Options& o, const std::string& dir) {
 Status SetUpLogging(const Options& o, bool daemon) {
   log::Level level;
   if (!log::ParseLevel(o.log_level, &level)) {
-    return Status(ErrorCode::kInvalidArgument, "bad log_level " + o.log_level);
+    return Status(ErrorCode::kInvalidArgument, "bad --log-level " + o.log_level);
   }
   log::SetLevel(level);
+  log::Format format;
+  if (!log::ParseFormat(o.log_format, &format)) {
+    return Status(ErrorCode::kInvalidArgument, "bad --log-format " + o.log_format);
+  }
+  log::SetFormat(format);
   if (!o.log_file.empty()) {
+    // Opened anew on every call: after logrotate moved the file, SIGHUP
+    // lands here and later lines go to a new file of the old name.
     FILE* f = std::fopen(o.log_file.c_str(), "a");
     if (!f) return Status(ErrorCode::kInvalidArgument, "Cannot open log file " + o.log_file);
     std::shared_ptr<FILE> file(f, [](FILE* p) { std::fclose(p); });
     log::SetSink([file](log::Level l, std::string_view line) {
-      std::time_t t = std::time(nullptr);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      char ts[32];
-      std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-      std::fprintf(file.get(), "%s %-5s %.*s\n", ts, std::string(log::LevelName(l)).c_str(),
-                   static_cast<int>(line.size()), line.data());
+      const std::string out = log::FormatLine(l, line, std::chrono::system_clock::now());
+      std::fprintf(file.get(), "%s\n", out.c_str());
       std::fflush(file.get());
     });
   } else if (daemon) {
@@ -72,6 +76,9 @@ Result<std::unique_ptr<ApiStack>> BuildApiStack(const Options& o, const std::str
   co.credentials_command = o.credentials_command;
   co.profile = o.profile;
   co.imds_endpoint = o.imds_endpoint;
+  co.sts_endpoint = o.sts_endpoint;
+  co.role_arn = o.role_arn;
+  co.role_session_name = o.role_session_name;
   log::RegisterSecret(o.access_key_secret);
   log::RegisterSecret(o.security_token);
   log::RegisterSecret(o.cdn_auth_key);

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <iostream>
 
+#include "cli/api_errors.h"
 #include "cli/api_stack.h"
+#include "cli/startup_checks.h"
 #include "cli/commands.h"
 #include "vodfs/util/log.h"
 #include "vodfs/util/strings.h"
@@ -37,30 +39,8 @@ class Report {
 
 // Explains an API failure in terms of what to do about it.
 void ExplainApiError(Report& r, const Error& e, const std::string& endpoint, const std::string& key_id) {
-  const std::string& c = e.service_code;
-  if (e.http_status == 0) {
-    r.Fail("endpoint", "cannot reach " + endpoint + ": " + e.message +
-                           ". Check the region/--endpoint, DNS, proxy variables and firewall.");
-  } else if (c == "SignatureDoesNotMatch" || c == "IncompleteSignature") {
-    r.Fail("credentials", "the service rejected the signature: the AccessKey secret does not match " +
-                              MaskKeyId(key_id) + ". Check the secret (no stray spaces or quotes).");
-  } else if (str::StartsWith(c, "InvalidAccessKeyId")) {
-    r.Fail("credentials", "the AccessKey " + MaskKeyId(key_id) + " is unknown or disabled (" + c +
-                              "). Create or enable it in the RAM console.");
-  } else if (str::StartsWith(c, "InvalidSecurityToken") || c == "MissingSecurityToken") {
-    r.Fail("credentials", "the STS token was refused (" + c +
-                              "). Refresh the temporary credentials or check their source.");
-  } else if (str::StartsWith(c, "InvalidTimeStamp")) {
-    r.Fail("clock", "the service refused the request time (" + c +
-                        "). Synchronise the clock (timedatectl set-ntp true).");
-  } else if (str::StartsWith(c, "Forbidden") || str::StartsWith(c, "OperationDenied")) {
-    r.Fail("permission", "the account may not call the VOD API (" + c +
-                             "). Grant read access to VOD, e.g. the AliyunVODReadOnlyAccess policy.");
-  } else if (str::StartsWith(c, "Throttling")) {
-    r.Fail("api", "throttled (" + c + "); try again later or lower --qps_scale.");
-  } else {
-    r.Fail("api", e.ToString());
-  }
+  const ApiErrorExplanation x = cli::ExplainApiError(e, endpoint, key_id);
+  r.Fail(x.topic, x.text);
 }
 
 }  // namespace
@@ -79,6 +59,7 @@ int RunCheck(const Options& o, std::ostream& out) {
   // Credentials.
   auto creds = s.credentials->Get();
   for (const auto& w : s.credentials->Warnings()) r.Warn("credentials", w);
+  if (std::string w = ConfigFileWarning(o); !w.empty()) r.Warn("config", w);
   if (!creds.ok()) {
     r.Fail("credentials", creds.error().message);
     return 1;

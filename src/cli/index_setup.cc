@@ -12,10 +12,7 @@
 
 namespace vodfs::cli {
 
-namespace {
-
-// mkdir -p with mode 0700 for what it creates (the cache holds the index).
-Status MakeDirs(const std::string& dir) {
+Status MakePrivateDirs(const std::string& dir) {
   if (dir.empty()) return Status::Ok();
   struct stat st {};
   if (::stat(dir.c_str(), &st) == 0) {
@@ -23,12 +20,14 @@ Status MakeDirs(const std::string& dir) {
     return Status::Ok();
   }
   const size_t slash = dir.rfind('/');
-  if (slash != std::string::npos && slash > 0) VODFS_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
+  if (slash != std::string::npos && slash > 0) VODFS_RETURN_IF_ERROR(MakePrivateDirs(dir.substr(0, slash)));
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status(ErrorCode::kPermissionDenied, "Cannot create " + dir + ": " + std::strerror(errno));
   }
   return Status::Ok();
 }
+
+namespace {
 
 Result<std::unique_ptr<index::IndexStore>> TryOpen(const std::string& path) {
   VODFS_ASSIGN_OR_RETURN(auto db, index::OpenSqlite({.path = path}));
@@ -49,7 +48,7 @@ std::string LibraryIdentity(const std::string& endpoint, const std::string& acce
 Result<std::unique_ptr<index::IndexStore>> OpenIndex(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash != std::string::npos) {
-    Status s = MakeDirs(path.substr(0, slash));
+    Status s = MakePrivateDirs(path.substr(0, slash));
     if (!s.ok()) return Error(s.code(), "Cannot make the index directory: " + s.error().message);
   }
   auto store = TryOpen(path);

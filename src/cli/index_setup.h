@@ -19,6 +19,10 @@ std::string IndexPath(const Options& o);
 // of a newer schema is refused (it belongs to a newer vodfs).
 Result<std::unique_ptr<index::IndexStore>> OpenIndex(const std::string& path);
 
+// mkdir -p: what it creates gets mode 0700 (the cache directory holds the
+// index and the cached media). An existing non-directory is an error.
+Status MakePrivateDirs(const std::string& dir);
+
 // The library an index belongs to: the endpoint and the AccessKey ID (never
 // a secret).
 std::string LibraryIdentity(const std::string& endpoint, const std::string& access_key_id);

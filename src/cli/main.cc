@@ -20,7 +20,7 @@ int Main(int argc, char** argv) {
   }
   Options& o = *parsed;
   if (o.help) {
-    std::cout << HelpText();
+    std::cout << CommandHelpText(o.positional.empty() ? "" : o.positional[0]);
     return 0;
   }
   if (o.version) {

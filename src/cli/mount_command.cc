@@ -12,10 +12,13 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/api_errors.h"
 #include "cli/api_stack.h"
 #include "cli/commands.h"
 #include "cli/index_setup.h"
 #include "cli/mount_metrics.h"
+#include "cli/sd_notify.h"
+#include "cli/startup_checks.h"
 #include "fuse/fuse_adapter.h"
 #include "vodfs/cache/block_cache.h"
 #include "vodfs/cache/disk_tier.h"
@@ -65,12 +68,17 @@ int RunMount(const Options& in) {
     return 2;
   }
   const std::string source = o.positional[0];
+  if (Status s = CheckMountPoint(o.positional[1], o.nonempty); !s.ok()) return Fail(s.error().message);
   char real[PATH_MAX];
   if (!realpath(o.positional[1].c_str(), real)) return Fail("the mount point " + o.positional[1] + " does not exist");
   const std::string mountpoint = real;
   o.log_file = Absolute(o.log_file);
   o.cache_dir = Absolute(o.cache_dir);
   if (Status s = SetUpLogging(o, false); !s.ok()) return Fail(s.error().message);
+  for (const auto& w : MountWarnings(o, getuid(), getgid())) {
+    std::cerr << "vodfs: warning: " << w << "\n";
+    VODFS_LOG(kWarn) << w;
+  }
 
   SystemClock& clock = SystemClock::Get();
   auto built = BuildApiStack(o, source, clock);
@@ -126,7 +134,9 @@ int RunMount(const Options& in) {
     // Blocks waiting to be written may already be gone from the memory
     // tier: their memory counts on top of its budget, so keep it small.
     dopt.max_pending_bytes = std::clamp<uint64_t>(budget / 16, 8ULL << 20, 64ULL << 20);
-    auto d = cache::DiskTier::Open(dopt);
+    // A fresh account has no ~/.cache: make the whole path.
+    Status made = MakePrivateDirs(dopt.dir);
+    auto d = made.ok() ? cache::DiskTier::Open(dopt) : Result<std::unique_ptr<cache::DiskTier>>(made.error());
     if (d.ok()) {
       disk = std::move(d).value();
     } else {
@@ -167,6 +177,8 @@ int RunMount(const Options& in) {
   co.uid = o.uid.value_or(getuid());
   co.gid = o.gid.value_or(getgid());
   co.umask = o.umask;
+  co.file_mode = o.file_mode;
+  co.dir_mode = o.dir_mode;
   co.attr_timeout = o.attr_timeout;
   co.entry_timeout = o.entry_timeout;
   co.negative_timeout = o.negative_timeout;
@@ -213,7 +225,9 @@ int RunMount(const Options& in) {
   if (!syncer.Complete()) {
     vod::CategoryRequest probe;
     probe.page_size = 1;
-    if (auto r = api.vod->GetCategories(probe); !r.ok()) return Fail("cannot use the library: " + r.error().ToString());
+    if (auto r = api.vod->GetCategories(probe); !r.ok()) {
+      return Fail("cannot use the library: " + ExplainApiError(r.error(), api.endpoint, creds->access_key_id).text);
+    }
   }
 
   fusefs::SessionOptions so;
@@ -232,6 +246,7 @@ int RunMount(const Options& in) {
   so.single_thread = o.single_thread;
   so.allow_other = o.allow_other;
   so.allow_root = o.allow_root;
+  so.auto_unmount = o.auto_unmount;
   so.latencies = &latencies;
   so.max_readahead = static_cast<uint32_t>(std::min<uint64_t>(o.kernel_readahead, 1ULL << 30));
   so.on_hangup = [&o, &syncer] {
@@ -261,7 +276,11 @@ int RunMount(const Options& in) {
     metrics.Serve();
     VODFS_LOG(kInfo) << "metrics on " << sources.metrics_url;
   }
+  // systemd (Type=notify): the drive is usable now.
+  const std::string pid = o.foreground ? "" : "\nMAINPID=" + std::to_string(getpid());
+  if (Status s = Notify("READY=1\nSTATUS=mounted on " + mountpoint + pid); !s.ok()) VODFS_LOG(kWarn) << s.ToString();
   Status loop = session.Loop();
+  (void)Notify("STOPPING=1");
   VODFS_LOG(kInfo) << "unmounting " << mountpoint;
   names.SetNotifier(nullptr);
   metrics.Stop();

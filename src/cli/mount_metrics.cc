@@ -18,6 +18,7 @@ MountSnapshot TakeSnapshot(const MountSources& s) {
   m.metrics_url = s.metrics_url;
   m.uptime_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - s.started).count();
+  m.process = ReadProcessStats();
   if (s.rpc) m.rpc = s.rpc->Stats();
   if (s.api_http) m.api_http = s.api_http->Stats();
   if (s.media_http) m.media_http = s.media_http->Stats();
@@ -194,7 +195,17 @@ std::string PrometheusText(const MountSnapshot& s) {
 
   w.Family("vodfs_build_info", "gauge", "The vodfs version, as a label.");
   w.Sample("vodfs_build_info", uint64_t{1}, {{"version", s.version}});
-  gauge("uptime_seconds", "Seconds since the mount started.", static_cast<double>(s.uptime_seconds));
+  // The process collector of the Prometheus client libraries, by its names
+  // (no vodfs_ prefix): dashboards and alerts written for them apply.
+  w.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+  w.Sample("process_cpu_seconds_total", s.process.cpu_seconds);
+  w.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+          static_cast<double>(s.process.resident_bytes));
+  w.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", static_cast<double>(s.process.virtual_bytes));
+  w.Gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+          s.process.start_time_seconds);
+  w.Gauge("process_open_fds", "Number of open file descriptors.", static_cast<double>(s.process.open_fds));
+  w.Gauge("process_max_fds", "Maximum number of open file descriptors.", static_cast<double>(s.process.max_fds));
 
   w.Family("vodfs_api_calls_total", "counter", "VOD API requests sent, by operation.");
   for (const auto& [op, n] : s.rpc.calls) w.Sample("vodfs_api_calls_total", n, {{"operation", op}});
@@ -203,12 +214,13 @@ std::string PrometheusText(const MountSnapshot& s) {
   counter("api_retries_total", "VOD API requests retried.", s.rpc.retries);
   counter("api_throttled_total", "VOD API answers of Throttling.", s.rpc.throttled);
 
-  w.Family("vodfs_http_requests_total", "counter", "HTTP answers received, by client and status.");
+  // "code": the label name Prometheus's own HTTP metrics use for a status.
+  w.Family("vodfs_http_requests_total", "counter", "HTTP answers received, by client and status code.");
   for (const auto& [st, n] : s.api_http.by_status) {
-    w.Sample("vodfs_http_requests_total", n, {{"client", "api"}, {"status", std::to_string(st)}});
+    w.Sample("vodfs_http_requests_total", n, {{"client", "api"}, {"code", std::to_string(st)}});
   }
   for (const auto& [st, n] : s.media_http.by_status) {
-    w.Sample("vodfs_http_requests_total", n, {{"client", "media"}, {"status", std::to_string(st)}});
+    w.Sample("vodfs_http_requests_total", n, {{"client", "media"}, {"code", std::to_string(st)}});
   }
   w.Family("vodfs_http_transport_failures_total", "counter", "HTTP requests without an answer, by client.");
   w.Sample("vodfs_http_transport_failures_total", s.api_http.failures, {{"client", "api"}});
@@ -249,13 +261,19 @@ std::string PrometheusText(const MountSnapshot& s) {
   w.Sample("vodfs_cache_capacity_bytes", s.memory_budget, {{"tier", "memory"}});
   w.Sample("vodfs_cache_capacity_bytes", s.disk.quota, {{"tier", "disk"}});
   counter("cache_collapsed_misses_total", "Misses that waited for a fetch already running.", s.memory.collapsed);
-  counter("disk_cache_corrupt_blocks_total", "Disk blocks that failed verification and were fetched again.",
-          s.disk.corrupt);
-  counter("disk_cache_write_errors_total", "Disk cache writes that failed.", s.disk.write_errors);
-  counter("disk_cache_write_waits_total", "Disk cache writes that waited for room in the write queue.",
-          s.disk.write_waits);
-  counter("disk_cache_dropped_writes_total", "Disk cache writes skipped because the writer was stuck.",
-          s.disk.dropped_writes);
+  // The disk tier's own counters, under the same vodfs_cache_ names with
+  // tier="disk" as the ones both tiers have (one name per metric).
+  auto disk_counter = [&w](const std::string& name, const std::string& help, uint64_t v) {
+    w.Family("vodfs_cache_" + name, "counter", help);
+    w.Sample("vodfs_cache_" + name, v, {{"tier", "disk"}});
+  };
+  disk_counter("corrupt_blocks_total", "Blocks that failed verification and were fetched again, by tier.",
+               s.disk.corrupt);
+  disk_counter("write_errors_total", "Cache writes that failed, by tier.", s.disk.write_errors);
+  disk_counter("write_waits_total", "Cache writes that waited for room in the write queue, by tier.",
+               s.disk.write_waits);
+  disk_counter("dropped_writes_total", "Cache writes skipped because the writer was stuck, by tier.",
+               s.disk.dropped_writes);
 
   counter("opens_total", "Files opened.", s.reads.opens);
   counter("reads_total", "Read requests.", s.reads.reads);
@@ -313,21 +331,21 @@ Status MetricsServer::Listen(const std::string& address) {
   if (str::StartsWith(address, "[")) {
     const size_t close = address.find(']');
     if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return Status(ErrorCode::kInvalidArgument, "metrics_address must be HOST:PORT, not " + address);
+      return Status(ErrorCode::kInvalidArgument, "metrics-address must be HOST:PORT, not " + address);
     }
     host = address.substr(1, close - 1);
     port_text = address.substr(close + 2);
   } else {
     const size_t colon = address.rfind(':');
     if (colon == std::string::npos) {
-      return Status(ErrorCode::kInvalidArgument, "metrics_address must be HOST:PORT, not " + address);
+      return Status(ErrorCode::kInvalidArgument, "metrics-address must be HOST:PORT, not " + address);
     }
     host = address.substr(0, colon);
     port_text = address.substr(colon + 1);
   }
   auto port = str::ParseInt64(port_text);
   if (!port || *port < 0 || *port > 65535) {
-    return Status(ErrorCode::kInvalidArgument, "bad port in metrics_address " + address);
+    return Status(ErrorCode::kInvalidArgument, "bad port in metrics-address " + address);
   }
   if (host == "localhost") host = "127.0.0.1";
   in_addr v4{};
@@ -336,7 +354,7 @@ Status MetricsServer::Listen(const std::string& address) {
                         (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
   if (!loopback) {
     return Status(ErrorCode::kInvalidArgument,
-                  "metrics_address must be a loopback address (127.0.0.1, ::1 or localhost), not " + host);
+                  "metrics-address must be a loopback address (127.0.0.1, ::1 or localhost), not " + host);
   }
   server_ = std::make_unique<http::HttpServer>(
       [this](const http::HttpRequest& req, http::ResponseWriter& w) {
@@ -353,6 +371,7 @@ Status MetricsServer::Listen(const std::string& address) {
         w.Send(200, "text/plain; version=0.0.4; charset=utf-8", body);
       },
       "metrics");
+  server_->SetMaxConnections(kMaxConnections);
   return server_->Listen(host, static_cast<int>(*port));
 }
 

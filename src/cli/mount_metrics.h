@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/process_metrics.h"
 #include "fuse/fuse_adapter.h"
 #include "vodfs/cache/block_cache.h"
 #include "vodfs/cache/disk_tier.h"
@@ -29,7 +30,8 @@ namespace vodfs::cli {
 struct MountSnapshot {
   std::string version;
   std::string metrics_url;  // where Prometheus metrics are served, if anywhere
-  int64_t uptime_seconds = 0;
+  int64_t uptime_seconds = 0;  // .vodfs/stats; Prometheus gets the start time
+  ProcessStats process;
   vod::RpcStats rpc;
   http::ClientStats api_http;
   http::ClientStats media_http;
@@ -78,6 +80,11 @@ std::string PrometheusText(const MountSnapshot& s);
 // "localhost:9464"); anything that is not loopback is refused.
 class MetricsServer {
  public:
+  // Connections served at once (more get 503): a Prometheus server keeps
+  // one per scrape target, so 8 leave room for a few scrapers and a curl
+  // while a local client looping on connect() cannot pile up threads.
+  static constexpr size_t kMaxConnections = 8;
+
   explicit MetricsServer(std::function<std::string()> render);
   ~MetricsServer();
   // Binds (errors are reported here, before mounting) ...

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "vodfs/util/log.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::cli {
@@ -14,7 +15,28 @@ namespace vodfs::cli {
 namespace {
 
 Status Bad(std::string_view name, const std::string& why) {
-  return Status(ErrorCode::kInvalidArgument, "option " + std::string(name) + ": " + why);
+  return Status(ErrorCode::kInvalidArgument, "option --" + DashedName(name) + ": " + why);
+}
+
+// Octal permission bits up to `max` ("022", "0644", "755").
+std::function<Status(Options&, std::string_view)> SetOctal(uint32_t Options::*field, uint32_t max) {
+  return [=](Options& o, std::string_view v) {
+    unsigned m = 0;
+    for (char c : v) {
+      if (c < '0' || c > '7') return Bad("", "expected octal digits, got '" + std::string(v) + "'");
+      m = m * 8 + static_cast<unsigned>(c - '0');
+      if (m > max) break;
+    }
+    if (v.empty() || m > max) return Bad("", "expected octal bits such as 0444, got '" + std::string(v) + "'");
+    o.*field = m;
+    return Status::Ok();
+  };
+}
+
+std::string ShowOctal(uint32_t v) {
+  char b[8];
+  std::snprintf(b, sizeof(b), "%04o", v);
+  return b;
 }
 
 template <typename T>
@@ -25,19 +47,22 @@ std::function<Status(Options&, std::string_view)> SetString(T Options::*field) {
   };
 }
 
+// A flag's value: none (a bare flag) is true.
+Status ParseFlag(std::string_view v, bool* out) {
+  if (v.empty() || v == "1" || str::EqualsIgnoreCase(v, "true") || str::EqualsIgnoreCase(v, "yes") ||
+      str::EqualsIgnoreCase(v, "on")) {
+    *out = true;
+  } else if (v == "0" || str::EqualsIgnoreCase(v, "false") || str::EqualsIgnoreCase(v, "no") ||
+             str::EqualsIgnoreCase(v, "off")) {
+    *out = false;
+  } else {
+    return Bad("", "expected true or false, got '" + std::string(v) + "'");
+  }
+  return Status::Ok();
+}
+
 std::function<Status(Options&, std::string_view)> SetFlag(bool Options::*field) {
-  return [field](Options& o, std::string_view v) {
-    if (v.empty() || v == "1" || str::EqualsIgnoreCase(v, "true") || str::EqualsIgnoreCase(v, "yes") ||
-        str::EqualsIgnoreCase(v, "on")) {
-      o.*field = true;
-    } else if (v == "0" || str::EqualsIgnoreCase(v, "false") || str::EqualsIgnoreCase(v, "no") ||
-               str::EqualsIgnoreCase(v, "off")) {
-      o.*field = false;
-    } else {
-      return Bad("", "expected true or false, got '" + std::string(v) + "'");
-    }
-    return Status::Ok();
-  };
+  return [field](Options& o, std::string_view v) { return ParseFlag(v, &(o.*field)); };
 }
 
 std::function<Status(Options&, std::string_view)> SetInt(int64_t Options::*field, int64_t min,
@@ -120,6 +145,14 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::credentials_command), [](const Options& o) { return o.credentials_command; }});
   add({"imds_endpoint", "URL", kApi, "ECS metadata service for RAM role credentials",
        SetString(&Options::imds_endpoint), [](const Options& o) { return o.imds_endpoint; }});
+  add({"sts_endpoint", "URL", kApi,
+       "STS for role credentials (default: ALIBABA_CLOUD_STS_ENDPOINT, sts.<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com, "
+       "or sts.aliyuncs.com)",
+       SetString(&Options::sts_endpoint), [](const Options& o) { return o.sts_endpoint; }});
+  add({"role_arn", "ARN", kApi, "assume this RAM role (STS AssumeRole) with the credentials found, and use the role's",
+       SetString(&Options::role_arn), [](const Options& o) { return o.role_arn; }});
+  add({"role_session_name", "NAME", kApi, "session name of the assumed role (default: vodfs-<time>)",
+       SetString(&Options::role_session_name), [](const Options& o) { return o.role_session_name; }});
   add({"signature_version", "v2|v3", kApi, "API request signature: v2 (HMAC-SHA1) or v3 (ACS3-HMAC-SHA256)",
        OneOf(&Options::signature_version, {"v2", "v3"}), [](const Options& o) { return o.signature_version; }});
   add({"api_method", "POST|GET", kApi, "HTTP method of API calls",
@@ -164,7 +197,7 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::index), [](const Options& o) { return o.index; }});
   add({"sync_interval", "SECONDS", kIndex, "seconds between syncs of the index with the library",
        SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
-  add({"metadata_ttl", "SECONDS", kIndex, "the former name of sync_interval",
+  add({"metadata_ttl", "SECONDS", kIndex, "the former name of sync-interval",
        SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
   add({"full_sync_interval", "SECONDS", kIndex, "seconds between full listings of the library (reconciles)",
        SetInt(&Options::full_sync_interval, 60, 86400 * 365),
@@ -177,6 +210,26 @@ std::vector<OptionDef> BuildTable() {
 
   add({"foreground", nullptr, kMount, "stay in the foreground (-f)", SetFlag(&Options::foreground),
        [](const Options& o) { return o.foreground ? "on" : "off"; }});
+  add({"daemon", nullptr, kMount, "detach once the mount is ready (the default; the opposite of foreground)",
+       [](Options& o, std::string_view v) -> Status {
+         bool daemon = true;
+         VODFS_RETURN_IF_ERROR(ParseFlag(v, &daemon));
+         o.foreground = !daemon;
+         return Status::Ok();
+       },
+       [](const Options& o) { return o.foreground ? "off" : "on"; }});
+  add({"read_only", nullptr, kMount, "accepted for compatibility: vodfs always mounts read-only",
+       [](Options&, std::string_view v) -> Status {
+         bool read_only = true;
+         VODFS_RETURN_IF_ERROR(ParseFlag(v, &read_only));
+         if (!read_only) return Bad("", "vodfs cannot mount read-write");
+         return Status::Ok();
+       },
+       [](const Options&) { return "on"; }});
+  add({"nonempty", nullptr, kMount, "allow mounting over a directory that is not empty",
+       SetFlag(&Options::nonempty), [](const Options& o) { return o.nonempty ? "on" : "off"; }});
+  add({"auto_unmount", nullptr, kMount, "have fusermount3 unmount the drive if vodfs dies",
+       SetFlag(&Options::auto_unmount), [](const Options& o) { return o.auto_unmount ? "on" : "off"; }});
   add({"debug", nullptr, kMount, "foreground with debug logging and FUSE tracing (-d)",
        SetFlag(&Options::debug), [](const Options& o) { return o.debug ? "on" : "off"; }});
   add({"single_thread", nullptr, kMount, "serve FUSE requests on one thread (-s)",
@@ -201,22 +254,12 @@ std::vector<OptionDef> BuildTable() {
          return Status::Ok();
        },
        [](const Options& o) { return o.gid ? std::to_string(*o.gid) : "current"; }});
-  add({"umask", "OCTAL", kMount, "permission bits removed from 0555 (dirs) and 0444 (files)",
-       [](Options& o, std::string_view v) {
-         unsigned m = 0;
-         for (char c : v) {
-           if (c < '0' || c > '7') return Bad("umask", "expected octal digits");
-           m = m * 8 + static_cast<unsigned>(c - '0');
-         }
-         if (v.empty() || m > 0777) return Bad("umask", "expected an octal mask like 022");
-         o.umask = m;
-         return Status::Ok();
-       },
-       [](const Options& o) {
-         char b[8];
-         std::snprintf(b, sizeof(b), "%03o", o.umask);
-         return std::string(b);
-       }});
+  add({"umask", "OCTAL", kMount, "permission bits removed from file-mode and dir-mode",
+       SetOctal(&Options::umask, 0777), [](const Options& o) { return ShowOctal(o.umask).substr(1); }});
+  add({"file_mode", "OCTAL", kMount, "permission bits of files (writes fail with EROFS whatever they say)",
+       SetOctal(&Options::file_mode, 0777), [](const Options& o) { return ShowOctal(o.file_mode); }});
+  add({"dir_mode", "OCTAL", kMount, "permission bits of directories",
+       SetOctal(&Options::dir_mode, 0777), [](const Options& o) { return ShowOctal(o.dir_mode); }});
   add({"attr_timeout", "SECONDS", kMount, "how long the kernel caches attributes",
        SetDouble(&Options::attr_timeout, 0, 86400), [](const Options& o) { return std::to_string(o.attr_timeout).substr(0, 4); }});
   add({"entry_timeout", "SECONDS", kMount, "how long the kernel caches names",
@@ -235,7 +278,7 @@ std::vector<OptionDef> BuildTable() {
        SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});
   add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, 256 MiB..20 GiB)",
        SetSize(&Options::disk_cache_size, 0), [](const Options& o) { return ShowSize(o.disk_cache_size); }});
-  add({"disk_cache", nullptr, kCache, "use the persistent cache (disk_cache=false turns it off)",
+  add({"disk_cache", nullptr, kCache, "use the persistent cache (--disk-cache=false turns it off)",
        SetFlag(&Options::disk_cache), [](const Options& o) { return o.disk_cache ? "on" : "off"; }});
   add({"readahead_max", "SIZE", kCache, "largest read-ahead window of a sequential reader (it grows only while the reader waits)",
        SetSize(&Options::readahead_max, 0), [](const Options& o) { return str::FormatSize(o.readahead_max); }});
@@ -246,8 +289,18 @@ std::vector<OptionDef> BuildTable() {
   add({"metrics_address", "HOST:PORT", kCache, "serve Prometheus metrics on this loopback address",
        SetString(&Options::metrics_address), [](const Options& o) { return o.metrics_address; }});
 
-  add({"log_level", "LEVEL", kLog, "debug, info, warn or error", OneOf(&Options::log_level, {"debug", "info", "warn", "error"}),
+  add({"log_level", "LEVEL", kLog, "debug, info, warn (warning), error or off",
+       [](Options& o, std::string_view v) -> Status {
+         log::Level level;
+         if (!log::ParseLevel(v, &level)) {
+           return Bad("", "expected debug, info, warn, error or off, got '" + std::string(v) + "'");
+         }
+         o.log_level = std::string(v);
+         return Status::Ok();
+       },
        [](const Options& o) { return o.log_level; }});
+  add({"log_format", "text|json", kLog, "log lines as text or as one JSON object each",
+       OneOf(&Options::log_format, {"text", "json"}), [](const Options& o) { return o.log_format; }});
   add({"log_file", "FILE", kLog, "append logs to FILE (default: stderr, syslog when in the background)",
        SetString(&Options::log_file), [](const Options& o) { return o.log_file; }});
   return t;
@@ -269,25 +322,46 @@ std::string Normalize(std::string_view name) {
   return n;
 }
 
+// "unknown option --acess-key-id (did you mean --access-key-id? see vodfs --help)"
+Status Unknown(const std::string& shown, const std::string& origin, std::string_view name) {
+  std::string hint = "see vodfs --help";
+  if (const OptionDef* near = SuggestOption(name)) hint = "did you mean --" + DashedName(near->name) + "? " + hint;
+  return Status(ErrorCode::kInvalidArgument, "unknown option " + shown + origin + " (" + hint + ")");
+}
+
 Status Apply(Options& o, std::string_view raw_name, std::optional<std::string> value,
              const std::string& origin) {
-  const std::string name = Normalize(raw_name);
-  const OptionDef* def = FindOption(name);
+  const OptionDef* def = FindOption(raw_name);
   if (!def) {
     if (IgnoredMountOption(raw_name)) return Status::Ok();
-    return Status(ErrorCode::kInvalidArgument,
-                  "unknown option '" + std::string(raw_name) + "'" + origin + " (see vodfs --help)");
+    return Unknown("'" + std::string(raw_name) + "'", origin, raw_name);
   }
+  const std::string shown = "--" + DashedName(def->name);
   if (def->arg && !value) {
-    return Status(ErrorCode::kInvalidArgument, "option " + name + " needs a value (" + def->arg + ")" + origin);
+    return Status(ErrorCode::kInvalidArgument, "option " + shown + " needs a value (" + def->arg + ")" + origin);
   }
   Status s = def->set(o, value.value_or(""));
   if (!s.ok()) {
     return Status(ErrorCode::kInvalidArgument,
-                  "option " + name + origin + ": " +
-                      s.error().message.substr(s.error().message.find(": ") + 2));
+                  "option " + shown + origin + ": " + s.error().message.substr(s.error().message.find(": ") + 2));
   }
   return Status::Ok();
+}
+
+// Levenshtein distance, for suggestions (names are short: O(n*m) is nothing).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
 }
 
 }  // namespace
@@ -295,6 +369,33 @@ Status Apply(Options& o, std::string_view raw_name, std::optional<std::string> v
 const std::vector<OptionDef>& OptionTable() {
   static const std::vector<OptionDef> table = BuildTable();
   return table;
+}
+
+std::string DashedName(std::string_view name) {
+  std::string n(name);
+  std::replace(n.begin(), n.end(), '_', '-');
+  return n;
+}
+
+const OptionDef* SuggestOption(std::string_view mistyped) {
+  std::string n = Normalize(mistyped);
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n.empty()) return nullptr;
+  const OptionDef* best = nullptr;
+  size_t best_distance = std::max<size_t>(1, n.size() / 3) + 1;
+  for (const auto& d : OptionTable()) {
+    const std::string name = d.name;
+    size_t distance = EditDistance(n, name);
+    // "readonly", "accesskeyid": the name with its separators dropped.
+    std::string bare = name;
+    bare.erase(std::remove(bare.begin(), bare.end(), '_'), bare.end());
+    if (n == bare) distance = 1;
+    if (distance < best_distance) {
+      best = &d;
+      best_distance = distance;
+    }
+  }
+  return best;
 }
 
 const OptionDef* FindOption(std::string_view name) {
@@ -346,6 +447,11 @@ Status ApplyConfigText(Options& o, std::string_view text, const std::string& ori
       return Status(ErrorCode::kInvalidArgument, origin + ":" + std::to_string(line_no) + ": config files cannot include others");
     }
     VODFS_RETURN_IF_ERROR(Apply(o, key, value, " in " + origin + ":" + std::to_string(line_no)));
+    const std::string name = Normalize(key);
+    if (value && !value->empty() &&
+        (name == "access_key_secret" || name == "security_token" || name == "cdn_auth_key")) {
+      o.config_holds_secret = true;
+    }
   }
   return Status::Ok();
 }
@@ -404,16 +510,15 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       const OptionDef* def = FindOption(name);
       if (def && def->arg && !value) {
         if (i + 1 >= args.size()) {
-          return Error(ErrorCode::kInvalidArgument, "option --" + name + " needs a value (" + def->arg + ")");
+          return Error(ErrorCode::kInvalidArgument,
+                       "option --" + DashedName(def->name) + " needs a value (" + def->arg + ")");
         }
         value = args[++i];
       }
-      if (!def && !IgnoredMountOption(name)) {
-        return Error(ErrorCode::kInvalidArgument, "unknown option --" + name + " (see vodfs --help)");
-      }
+      if (!def && !IgnoredMountOption(name)) return Unknown("--" + name, "", name).error();
       VODFS_RETURN_IF_ERROR(Apply(o, name, value, ""));
     } else if (a.size() > 1 && a[0] == '-') {
-      return Error(ErrorCode::kInvalidArgument, "unknown option " + a + " (see vodfs --help)");
+      return Unknown(a, "", a.substr(1)).error();
     } else {
       o.positional.push_back(a);
     }
@@ -423,6 +528,83 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
     o.log_level = "debug";
   }
   return o;
+}
+
+namespace {
+
+// The option lines of --help for the options `wanted` accepts, by section.
+std::string OptionLines(const std::function<bool(const OptionDef&)>& wanted) {
+  std::string out;
+  std::string section;
+  for (const auto& d : OptionTable()) {
+    if (!wanted(d)) continue;
+    if (section != d.section) {
+      section = d.section;
+      out += "\n" + section + ":\n";
+    }
+    std::string left = "  --" + DashedName(d.name);
+    if (d.arg) left += std::string(" ") + d.arg;
+    std::string dflt = d.show(Options());
+    std::string help = d.help;
+    if (!dflt.empty() && d.arg) help += " [" + dflt + "]";
+    // 30 columns hold every "--name ARG" but the longest few, which get a
+    // line of their own.
+    if (left.size() < 30) {
+      left.resize(30, ' ');
+      out += left + help + "\n";
+    } else {
+      out += left + "\n" + std::string(30, ' ') + help + "\n";
+    }
+  }
+  return out;
+}
+
+struct CommandHelp {
+  const char* name;
+  const char* usage;
+  const char* what;
+  std::vector<std::string> sections;  // whole sections of options it reads
+  std::vector<std::string> names;     // and single options
+};
+
+const std::vector<CommandHelp>& CommandHelps() {
+  static const std::vector<CommandHelp> kHelps = {
+      {"api", "vodfs api OPERATION [Name=Value ...] [OPTIONS]",
+       "Signs and sends one VOD API call with the credentials vodfs would use, and prints\n"
+       "the JSON answer (e.g. vodfs api GetPlayInfo VideoId=...). A refused call is\n"
+       "explained as vodfs check explains it.\n",
+       {"API and credentials", "Logging"},
+       {}},
+      {"check", "vodfs check [SOURCE] [OPTIONS]",
+       "Checks, one line each, the endpoint, the credentials, the network, the clock, a\n"
+       "signed call, the listing and one media download, with the fix when one fails.\n",
+       {"API and credentials", "Logging"},
+       {"output_type", "referer", "media_user_agent"}},
+      {"prefetch", "vodfs prefetch PATH... ",
+       "Reads files (or every file under directories) of a mounted vodfs into its cache.\n",
+       {},
+       {}},
+      {"cache", "vodfs cache info|clear [OPTIONS]",
+       "Shows what the persistent cache holds, or empties it (not while a mount uses it).\n",
+       {},
+       {"cache_dir", "disk_cache_size"}},
+      {"index", "vodfs index status|sync|clear [SOURCE] [OPTIONS]",
+       "Shows the library index, syncs it now (or asks the mount that syncs it), or deletes it.\n",
+       {"API and credentials", "Library index", "Logging"},
+       {"cache_dir", "name_scheme"}},
+  };
+  return kHelps;
+}
+
+}  // namespace
+
+const std::vector<std::string>& Commands() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> v;
+    for (const auto& c : CommandHelps()) v.push_back(c.name);
+    return v;
+  }();
+  return kNames;
 }
 
 std::string HelpText() {
@@ -436,41 +618,44 @@ Usage:
   vodfs prefetch PATH...                warm the cache for files or directories of a mount
   vodfs cache info|clear                show or empty the persistent cache
   vodfs index status|sync|clear [SOURCE] show, sync now, or delete the library index
+  vodfs COMMAND --help                  the options of one command
   vodfs --version | --help
 
-Unmount with: fusermount3 -u MOUNTPOINT (or SIGTERM/SIGINT to a foreground vodfs).
-Every option can be given as --name VALUE, --name=VALUE, -o name=VALUE (comma-separated,
-as in /etc/fstab) or as a "name = value" line in a --config file. Command line wins over
-the config file. Short forms: -f foreground, -d debug, -s single thread, -o options.
+Unmount with: fusermount3 -u MOUNTPOINT (or SIGTERM/SIGINT to vodfs; SIGHUP reopens
+the log file and syncs the index). Every option can be given as --name VALUE,
+--name=VALUE, -o name=VALUE (comma-separated, as in /etc/fstab) or as a "name = value"
+line in a --config file; names take dashes or underscores (--access-key-id,
+-o access_key_id=...). Command line wins over the config file. Short forms:
+-f foreground, -d debug, -s single thread, -o options.
 )";
-  std::string section;
-  for (const auto& d : OptionTable()) {
-    if (section != d.section) {
-      section = d.section;
-      out += "\n" + section + ":\n";
-    }
-    std::string left = std::string("  --") + d.name;
-    if (d.arg) left += std::string(" ") + d.arg;
-    std::string dflt = d.show(Options());
-    std::string help = d.help;
-    if (!dflt.empty() && d.arg) help += " [" + dflt + "]";
-    if (left.size() < 30) {
-      left.resize(30, ' ');
-      out += left + help + "\n";
-    } else {
-      out += left + "\n" + std::string(30, ' ') + help + "\n";
-    }
-  }
+  out += OptionLines([](const OptionDef&) { return true; });
   out += R"(
-Credentials, when no access_key_id or credentials_command is given, come from the
+Credentials, when no access-key-id or credentials-command is given, come from the
 Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN (or the
-legacy ALICLOUD_* names), the aliyun CLI profile (~/.aliyun/config.json),
-~/.alibabacloud/credentials, ALIBABA_CLOUD_CREDENTIALS_URI, then the ECS RAM role.
+legacy ALICLOUD_* names), OIDC (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+ALIBABA_CLOUD_OIDC_TOKEN_FILE), the aliyun CLI profile (~/.aliyun/config.json),
+~/.alibabacloud/credentials, the ECS RAM role, then ALIBABA_CLOUD_CREDENTIALS_URI.
+--role-arn assumes a RAM role on top of whichever was found.
 
-Documentation: docs/CONFIGURATION.md (every option), docs/SEMANTICS.md (what vodfs
-promises), README.md.
+Documentation: man vodfs, /usr/share/doc/vodfs (CONFIGURATION.md: every option;
+SEMANTICS.md: what vodfs promises), or docs/ in the source tree.
 )";
   return out;
+}
+
+std::string CommandHelpText(std::string_view command) {
+  for (const auto& c : CommandHelps()) {
+    if (command != c.name) continue;
+    std::string out = std::string("Usage: ") + c.usage + "\n\n" + c.what;
+    std::string lines = OptionLines([&c](const OptionDef& d) {
+      return std::find(c.sections.begin(), c.sections.end(), d.section) != c.sections.end() ||
+             std::find(c.names.begin(), c.names.end(), d.name) != c.names.end();
+    });
+    out += lines.empty() ? "\nIt takes no options.\n" : lines;
+    out += "\nvodfs --help lists every option; names take dashes or underscores.\n";
+    return out;
+  }
+  return HelpText();
 }
 
 }  // namespace vodfs::cli

@@ -22,6 +22,7 @@ struct Options {
   // MOUNTPOINT, or the arguments of a subcommand.
   std::vector<std::string> positional;
   std::string config;
+  bool config_holds_secret = false;  // the config file sets a secret option
 
   // API and credentials.
   std::string region;
@@ -32,6 +33,9 @@ struct Options {
   std::string security_token;
   std::string credentials_command;
   std::string imds_endpoint = "http://100.100.100.200";
+  std::string sts_endpoint;       // empty: the credential chain's default
+  std::string role_arn;           // assume this role on top of the credentials
+  std::string role_session_name;
   std::string signature_version = "v2";
   std::string api_method = "POST";
   double qps_scale = 1.0;
@@ -74,6 +78,12 @@ struct Options {
   double entry_timeout = 60;
   double negative_timeout = 5;
   std::string fsname;
+  // Permission bits of files and directories before umask (read-only either
+  // way: write bits, if given, only let the kernel's checks pass to EROFS).
+  uint32_t file_mode = 0444;
+  uint32_t dir_mode = 0555;
+  bool nonempty = false;      // mount over a non-empty directory
+  bool auto_unmount = false;  // fusermount3 unmounts if vodfs dies
 
   // Read engine.
   uint64_t block_size = 64 << 10;
@@ -98,13 +108,14 @@ struct Options {
   // Logging.
   std::string log_level = "info";
   std::string log_file;
+  std::string log_format = "text";
 
   bool help = false;
   bool version = false;
 };
 
 struct OptionDef {
-  const char* name;     // canonical, with underscores
+  const char* name;     // canonical, with underscores (shown dashed: DashedName)
   const char* arg;      // placeholder for the value, nullptr for a flag
   const char* section;  // help section
   const char* help;
@@ -123,7 +134,21 @@ Status ApplyConfigText(Options& o, std::string_view text, const std::string& ori
 // Splits one -o argument ("a=1,b,c=x\,y") into key/value pairs.
 std::vector<std::pair<std::string, std::optional<std::string>>> SplitMountOptions(std::string_view s);
 
-// The full --help text.
+// The spelling shown to people: "access-key-id" for "access_key_id". Both
+// are accepted wherever an option is read.
+std::string DashedName(std::string_view name);
+
+// The option a mistyped name most likely meant ("acess-key-id" ->
+// "access_key_id"), or nullptr when none is close: an edit distance of at
+// most a third of the name's length (1 for short names).
+const OptionDef* SuggestOption(std::string_view mistyped);
+
+// The full --help text (the mount's, listing every option).
 std::string HelpText();
+// `vodfs COMMAND --help`: the command's usage and the options it reads.
+// Unknown commands and "" get HelpText().
+std::string CommandHelpText(std::string_view command);
+// The commands that have their own help ("api", "check", ...).
+const std::vector<std::string>& Commands();
 
 }  // namespace vodfs::cli

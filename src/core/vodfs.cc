@@ -25,7 +25,7 @@ Attr VodFs::ToAttr(const ns::NodeInfo& n) const {
   a.blksize = static_cast<uint32_t>(std::min<uint64_t>(options_.block_size, 1 << 20));
   switch (n.kind) {
     case ns::Kind::kDir:
-      a.mode = S_IFDIR | (0555 & ~options_.umask);
+      a.mode = S_IFDIR | (options_.dir_mode & ~options_.umask);
       // 1: "unknown number of subdirectories", so tools never skip any.
       a.nlink = 1;
       a.size = 4096;
@@ -35,7 +35,7 @@ Attr VodFs::ToAttr(const ns::NodeInfo& n) const {
       a.size = n.link.size();
       break;
     case ns::Kind::kFile:
-      a.mode = S_IFREG | (0444 & ~options_.umask);
+      a.mode = S_IFREG | (options_.file_mode & ~options_.umask);
       a.size = n.content == ns::Content::kStats ? 0 : n.size;
       break;
   }

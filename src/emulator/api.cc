@@ -8,6 +8,7 @@
 #include <set>
 
 #include "emulator/emulator.h"
+#include "emulator/sts.h"
 #include "emulator/match.h"
 #include "vodfs/auth/crypto.h"
 #include "vodfs/auth/rpc_signer.h"
@@ -852,6 +853,20 @@ void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
     }
   }
 
+  // STS shares the port: its version tells it apart. AssumeRoleWithOIDC is
+  // not signed (the OIDC token is the proof); AssumeRole is, as any call.
+  const bool sts_call = !v3 && params.count("Version") && params.at("Version") == kStsVersion;
+  auto mint = [this](int64_t duration) { return MintSts(duration); };
+  if (sts_call && action == "AssumeRoleWithOIDC") {
+    Result<json> r = StsAssumeRoleWithOidc(params, mint, Now());
+    if (!r.ok()) return fail(r.error());
+    counters_.ApiCall(action, "");
+    return respond(200, std::move(r).value());
+  }
+  if (sts_call && action != "AssumeRole") {
+    return fail(ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."));
+  }
+
   // ---- Authentication ----
   auto lookup_secret = [this](const std::string& id) -> std::optional<std::string> {
     std::lock_guard<std::mutex> lock(accounts_mu_);
@@ -913,7 +928,7 @@ void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
                                  "SignatureNonce", "Timestamp", "SignatureVersion"}) {
       if (!params.count(required) || params[required].empty()) return fail(Missing(required));
     }
-    if (params["Version"] != kVersion) {
+    if (params["Version"] != kVersion && !sts_call) {
       return fail(ApiError(400, "InvalidVersion", "Specified parameter Version is not valid."));
     }
     if (params["SignatureMethod"] != "HMAC-SHA1") {
@@ -1006,6 +1021,13 @@ void Emulator::HandleApi(const HttpRequest& req, ResponseWriter& w) {
       return fail(ApiError(400, "Throttling.User", "Request was denied due to user flow control."));
     }
     b.tokens -= 1.0;
+  }
+
+  if (sts_call) {
+    Result<json> r = StsAssumeRole(params, access_key_id, mint, now);
+    if (!r.ok()) return fail(r.error());
+    counters_.ApiCall(action, "");
+    return respond(200, std::move(r).value());
   }
 
   // The operation reads the library under its read lock; the answer is

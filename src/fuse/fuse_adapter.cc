@@ -439,6 +439,9 @@ Status Session::Mount() {
                    ",max_read=" + std::to_string(options_.max_read);
   if (options_.allow_other) mo += ",allow_other";
   if (options_.allow_root) mo += ",allow_root";
+  // fusermount3 then stays behind and unmounts when our end of /dev/fuse
+  // closes, however the process ended (even as root, it mounts through it).
+  if (options_.auto_unmount) mo += ",auto_unmount";
   args.push_back("-o");
   args.push_back(mo);
   if (options_.debug) args.push_back("-d");

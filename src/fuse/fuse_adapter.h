@@ -61,6 +61,7 @@ struct SessionOptions {
   bool single_thread = false;
   bool allow_other = false;
   bool allow_root = false;
+  bool auto_unmount = false;  // unmounted by fusermount3 if the process dies
   unsigned max_threads = 64;
   uint32_t max_read = 1 << 20;
   uint32_t max_readahead = 4 << 20;

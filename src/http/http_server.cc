@@ -290,6 +290,14 @@ void HttpServer::AcceptLoop() {
     // Reap threads of connections that already ended.
     for (auto& t : finished_) t.join();
     finished_.clear();
+    if (max_connections_ != 0 && conns_.size() >= max_connections_) {
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nRetry-After: 1\r\n\r\n";
+      (void)!::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      delete conn;
+      continue;
+    }
     conns_.push_back(conn);
     conn->thread = std::thread([this, conn] { Serve(conn); });
   }

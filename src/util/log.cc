@@ -1,4 +1,5 @@
 #include "vodfs/util/log.h"
+#include "vodfs/util/log_format.h"
 #include "vodfs/util/mutex.h"
 
 #include <syslog.h>
@@ -184,25 +185,48 @@ std::string RedactKeyValues(std::string text) {
   return text;
 }
 
+std::atomic<int> g_format{static_cast<int>(Format::kText)};
+
 void DefaultSink(Level level, std::string_view line) {
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  std::time_t t = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char ts[32];
-  std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", ts, static_cast<int>(ms),
-               std::string(LevelName(level)).c_str(), static_cast<int>(line.size()), line.data());
+  const std::string out = FormatLine(level, line, std::chrono::system_clock::now());
+  std::fprintf(stderr, "%s\n", out.c_str());
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(ch);  // UTF-8 passes through
+        }
+    }
+  }
+  out.push_back('"');
 }
 
 }  // namespace
 
 bool ParseLevel(std::string_view s, Level* out) {
+  // The names of syslog(3), log4j/slf4j, Python logging and Go's slog all
+  // map onto the four levels here.
   static constexpr std::pair<std::string_view, Level> kNames[] = {
-      {"debug", Level::kDebug}, {"info", Level::kInfo}, {"warn", Level::kWarn},
-      {"warning", Level::kWarn}, {"error", Level::kError}, {"off", Level::kOff}};
+      {"trace", Level::kDebug},   {"debug", Level::kDebug},    {"info", Level::kInfo},
+      {"notice", Level::kInfo},   {"warn", Level::kWarn},      {"warning", Level::kWarn},
+      {"error", Level::kError},   {"err", Level::kError},      {"crit", Level::kError},
+      {"critical", Level::kError}, {"fatal", Level::kError},   {"off", Level::kOff},
+      {"none", Level::kOff}};
   for (const auto& [name, level] : kNames) {
     if (IEquals(s, name)) {
       *out = level;
@@ -221,6 +245,47 @@ std::string_view LevelName(Level level) {
     case Level::kOff: return "OFF";
   }
   return "?";
+}
+
+bool ParseFormat(std::string_view s, Format* out) {
+  if (IEquals(s, "text")) {
+    *out = Format::kText;
+  } else if (IEquals(s, "json")) {
+    *out = Format::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void SetFormat(Format format) { g_format.store(static_cast<int>(format)); }
+Format GetFormat() { return static_cast<Format>(g_format.load(std::memory_order_relaxed)); }
+
+std::string FormatLine(Level level, std::string_view line, std::chrono::system_clock::time_point when) {
+  using namespace std::chrono;
+  std::time_t t = system_clock::to_time_t(when);
+  auto ms = duration_cast<milliseconds>(when.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char ts[40];
+  const size_t n = std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(ts + n, sizeof(ts) - n, ".%03dZ", static_cast<int>(ms));
+  std::string out;
+  if (GetFormat() == Format::kJson) {
+    std::string lower(LevelName(level));
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out = "{\"time\":\"";
+    out += ts;
+    out += "\",\"level\":\"" + lower + "\",\"message\":";
+    AppendJsonString(out, line);
+    out += "}";
+  } else {
+    char level_name[8];
+    std::snprintf(level_name, sizeof(level_name), "%-5s", std::string(LevelName(level)).c_str());
+    out = std::string(ts) + " " + level_name + " ";
+    out.append(line);
+  }
+  return out;
 }
 
 void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }

@@ -158,7 +158,13 @@ Error DecodeApiError(std::string_view action, int http_status, std::string_view 
     e.message = "unexpected HTTP " + std::to_string(http_status) + " without an error body";
     if (http_status == 200) e.code = ErrorCode::kBadResponse;
   }
-  // A server may echo the string to sign (with the STS token) in Message.
+  // A server echoes the string to sign (with the STS token and every
+  // parameter) in the Message of SignatureDoesNotMatch: it says nothing a
+  // person can act on, so it is cut, and what remains is redacted too.
+  if (size_t echo = e.message.find("string to sign is"); echo != std::string::npos) {
+    e.message = std::string(str::Trim(e.message.substr(0, echo)));
+    if (str::EndsWith(e.message, "server")) e.message = std::string(str::Trim(e.message.substr(0, e.message.size() - 6)));
+  }
   e.message = std::string(action) + ": " + log::Redact(e.message);
   if (e.code == ErrorCode::kFailedPrecondition && str::StartsWith(e.service_code, "InvalidTimeStamp")) {
     e.message += " (is the system clock right? The API accepts 15 minutes of skew)";

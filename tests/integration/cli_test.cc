@@ -95,13 +95,48 @@ TEST_F(CliTest, CheckReportsAHotlinkProtectedOrigin) {
 TEST_F(CliTest, HelpAndVersion) {
   auto h = Vodfs({"--help"});
   EXPECT_EQ(h.exit_code, 0);
-  EXPECT_NE(h.out.find("--auth_timeout"), std::string::npos);
+  EXPECT_NE(h.out.find("--auth-timeout"), std::string::npos);
   auto v = Vodfs({"--version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.out.rfind("vodfs ", 0), 0u);
   auto bad = Vodfs({"--nonsense"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("unknown option --nonsense"), std::string::npos);
+}
+
+TEST_F(CliTest, ApiExplainsAWrongSecretLikeCheck) {
+  auto wrong = Vodfs({"api", "GetCategories", "--endpoint", env_->emulator().api_url()},
+                     {{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "bad-secret"}});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("the service rejected the signature"), std::string::npos) << wrong.err;
+  // Neither the secret nor the string-to-sign the service echoes.
+  EXPECT_EQ(wrong.err.find("bad-secret"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.err.find("string to sign"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.err.find("AccessKeyId%3D"), std::string::npos) << wrong.err;
+}
+
+TEST_F(CliTest, CommandsHaveTheirOwnHelp) {
+  auto api = Vodfs({"api", "--help"});
+  EXPECT_EQ(api.exit_code, 0);
+  EXPECT_EQ(api.out.rfind("Usage: vodfs api OPERATION", 0), 0u) << api.out;
+  auto typo = Vodfs({"--acess-key-id", "x"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("did you mean --access-key-id?"), std::string::npos) << typo.err;
+}
+
+TEST_F(CliTest, MountRefusesAFileOrANonEmptyMountPoint) {
+  // Checked before anything is mounted or asked of the API.
+  dir_.Write("file", "x");
+  auto file = Vodfs({env_->emulator().api_url(), dir_.path() + "/file", "-f"});
+  EXPECT_EQ(file.exit_code, 1);
+  EXPECT_NE(file.err.find("is not a directory"), std::string::npos) << file.err;
+  dir_.Write("full/keep", "x");
+  auto full = Vodfs({env_->emulator().api_url(), dir_.path() + "/full", "-f"});
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_NE(full.err.find("is not empty"), std::string::npos) << full.err;
+  auto missing = Vodfs({env_->emulator().api_url(), dir_.path() + "/nowhere", "-f"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
 }
 
 }  // namespace

@@ -1,20 +1,28 @@
 // The Alibaba Cloud credential chain, as the official tools resolve it.
 //
-// Order (first that yields credentials wins and is remembered):
+// Order (first that yields credentials wins and is remembered), that of
+// credentials-go's default provider (providers/default.go) after the
+// options vodfs takes itself:
 //   1. explicit options (access_key_id/secret[/security_token]) or an
 //      explicit credentials command;
 //   2. environment: ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN
 //      (then ALIBABACLOUD_* and the legacy ALICLOUD_* names);
-//   3. the aliyun CLI's ~/.aliyun/config.json (ALIBABA_CLOUD_CONFIG_FILE):
+//   3. OIDC (RRSA, what pods of Alibaba Cloud's Kubernetes get):
+//      ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and
+//      ALIBABA_CLOUD_OIDC_TOKEN_FILE, exchanged by STS AssumeRoleWithOIDC;
+//   4. the aliyun CLI's ~/.aliyun/config.json (ALIBABA_CLOUD_CONFIG_FILE):
 //      profile by name, ALIBABA_CLOUD_PROFILE, or "current"; modes AK,
-//      StsToken, EcsRamRole, External;
-//   4. ~/.alibabacloud/credentials (ALIBABA_CLOUD_CREDENTIALS_FILE), INI:
+//      StsToken, RamRoleArn, ChainableRamRoleArn, OIDC, EcsRamRole, External;
+//   5. ~/.alibabacloud/credentials (ALIBABA_CLOUD_CREDENTIALS_FILE), INI:
 //      section by name, ALIBABA_CLOUD_PROFILE or "default"; types
-//      access_key and ecs_ram_role;
-//   5. ALIBABA_CLOUD_CREDENTIALS_URI (JSON credentials over HTTP);
+//      access_key, sts, ram_role_arn, oidc_role_arn, ecs_ram_role,
+//      credentials_uri;
 //   6. the ECS instance RAM role through the metadata service (IMDSv2 token
 //      first, then v1 unless ALIBABA_CLOUD_IMDSV1_DISABLED; skipped when
-//      ALIBABA_CLOUD_ECS_METADATA_DISABLED=true).
+//      ALIBABA_CLOUD_ECS_METADATA_DISABLED=true);
+//   7. ALIBABA_CLOUD_CREDENTIALS_URI (JSON credentials over HTTP).
+// With `role_arn`, whatever the chain yields is only the base of an STS
+// AssumeRole, and the role's credentials are used.
 //
 // Temporary credentials (STS) are refreshed ahead of their expiration:
 // one caller renews while the others keep using the still-valid ones.
@@ -78,6 +86,14 @@ struct ChainOptions {
   std::string home;     // default: $HOME
   // ECS metadata service base URL (tests point it at the emulator).
   std::string imds_endpoint = "http://100.100.100.200";
+  // STS for AssumeRole / AssumeRoleWithOIDC: empty means
+  // ALIBABA_CLOUD_STS_ENDPOINT, else https://sts.<ALIBABA_CLOUD_STS_REGION>
+  // .aliyuncs.com (sts-vpc.* with ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true),
+  // else https://sts.aliyuncs.com. A bare host gets https://.
+  std::string sts_endpoint;
+  // Assume this RAM role on top of the credentials the chain yields.
+  std::string role_arn;
+  std::string role_session_name;  // default: ALIBABA_CLOUD_ROLE_SESSION_NAME, else vodfs-<time>
   Getenv getenv = ProcessEnvironment();
 };
 

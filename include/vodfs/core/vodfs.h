@@ -69,6 +69,9 @@ struct FsStats {
 struct CoreOptions {
   uint32_t uid = 0, gid = 0;
   uint32_t umask = 022;
+  // Permission bits before umask (the mount is read-only whatever they say).
+  uint32_t file_mode = 0444;
+  uint32_t dir_mode = 0555;
   double attr_timeout = 60;
   double entry_timeout = 60;
   double negative_timeout = 5;

@@ -72,6 +72,10 @@ class HttpServer {
   explicit HttpServer(HttpHandler handler, std::string name = "http");
   // Unix time for the Date header (default: the real clock).
   void SetDateSource(std::function<int64_t()> now) { date_source_ = std::move(now); }
+  // At most `n` connections are served at once (0, the default: no cap);
+  // one past the cap is answered 503 and closed at once, so that a client
+  // opening connections in a loop costs no thread each. Call before Serve.
+  void SetMaxConnections(size_t n) { max_connections_ = n; }
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -100,6 +104,7 @@ class HttpServer {
   std::string bind_address_;
   int port_ = 0;
   int listen_fd_ = -1;
+  size_t max_connections_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;
   mutable Mutex mu_;

@@ -268,6 +268,28 @@ TEST(CredentialFilesTest, IniSectionsKeysAndComments) {
   EXPECT_TRUE(ParseIni("").empty());
 }
 
+TEST(CredentialFilesTest, IniInlineCommentsAsCredentialsGoReadsThem) {
+  // The credentials-go README's example file, comments and all.
+  IniSections ini = ParseIni(
+      "[default]                          # default setting\n"
+      "enable = true                      # Enable,Enabled by default if this option is not present\n"
+      "type = access_key                  # Authentication method is access_key\n"
+      "access_key_id = foo                # Key\n"
+      "access_key_secret = bar            ; Secret\n"
+      "quoted = \"a # b ; c\"\n"
+      "tick = `x;y`\n"
+      "empty = # nothing\n");
+  ASSERT_TRUE(ini.count("default")) << "a section header with a comment";
+  auto& d = ini["default"];
+  EXPECT_EQ(d["enable"], "true");
+  EXPECT_EQ(d["type"], "access_key");
+  EXPECT_EQ(d["access_key_id"], "foo");
+  EXPECT_EQ(d["access_key_secret"], "bar");
+  EXPECT_EQ(d["quoted"], "a # b ; c");
+  EXPECT_EQ(d["tick"], "x;y");
+  EXPECT_EQ(d["empty"], "");
+}
+
 TEST(CredentialFilesTest, CliConfigProfilesByNameOrCurrent) {
   const std::string text = R"({"current": "b", "profiles": [
       {"name": "a", "mode": "AK", "access_key_id": "A"},
@@ -279,7 +301,7 @@ TEST(CredentialFilesTest, CliConfigProfilesByNameOrCurrent) {
   EXPECT_EQ(current->name, "b");
   EXPECT_EQ(current->Field("mode"), "StsToken");  // the first of that name
   EXPECT_EQ(current->Field("region_id"), "cn-beijing");
-  EXPECT_EQ(current->Field("n"), "");  // not a string
+  EXPECT_EQ(current->Field("n"), "5");  // integers as text (expired_seconds is one)
   auto a = ParseCliConfig(text, "a");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->Field("access_key_id"), "A");

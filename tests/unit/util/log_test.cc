@@ -1,4 +1,5 @@
 #include "vodfs/util/log.h"
+#include "vodfs/util/log_format.h"
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,33 @@ TEST_F(LogTest, LevelFiltering) {
   EXPECT_TRUE(ParseLevel("DEBUG", &l));
   EXPECT_EQ(l, Level::kDebug);
   EXPECT_FALSE(ParseLevel("loud", &l));
+}
+
+TEST_F(LogTest, LevelAliases) {
+  const std::pair<const char*, Level> cases[] = {
+      {"warning", Level::kWarn}, {"WARNING", Level::kWarn}, {"trace", Level::kDebug},
+      {"notice", Level::kInfo},  {"err", Level::kError},    {"critical", Level::kError},
+      {"fatal", Level::kError},  {"none", Level::kOff}};
+  for (const auto& [name, want] : cases) {
+    Level l = Level::kInfo;
+    EXPECT_TRUE(ParseLevel(name, &l)) << name;
+    EXPECT_EQ(l, want) << name;
+  }
+}
+
+TEST_F(LogTest, TextAndJsonLines) {
+  // 2026-01-02T03:04:05.678Z
+  const auto when = std::chrono::system_clock::time_point(std::chrono::milliseconds(1767323045678));
+  SetFormat(Format::kText);
+  EXPECT_EQ(FormatLine(Level::kWarn, "disk full", when), "2026-01-02T03:04:05.678Z WARN  disk full");
+  Format f = Format::kText;
+  ASSERT_TRUE(ParseFormat("json", &f));
+  EXPECT_FALSE(ParseFormat("xml", &f));
+  SetFormat(f);
+  EXPECT_EQ(FormatLine(Level::kError, "a \"quoted\"\tname\n\x01 \xc3\xa9", when),
+            "{\"time\":\"2026-01-02T03:04:05.678Z\",\"level\":\"error\","
+            "\"message\":\"a \\\"quoted\\\"\\tname\\n\\u0001 \xc3\xa9\"}");
+  SetFormat(Format::kText);
 }
 
 }  // namespace

@@ -229,6 +229,13 @@ TEST(DecodeApiErrorTest, MapsCodesAndRedacts) {
                               R"({"Code":"SignatureDoesNotMatch","Message":"server string to sign is:GET&%2F&SecurityToken%3Dtok%252Fen%252B%253Dsecret"})");
   EXPECT_EQ(echo.message.find("secret"), std::string::npos) << echo.message;
   log::ClearRegisteredSecrets();
+  // The whole string-to-sign is cut, not only its secrets.
+  Error service = DecodeApiError(
+      "GetCategories", 400,
+      R"({"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. )"
+      R"(server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tKey%26Action%3DGetCategories"})");
+  EXPECT_EQ(service.message, "GetCategories: Specified signature is not matched with our calculation.");
+  EXPECT_EQ(service.service_code, "SignatureDoesNotMatch");
 }
 
 TEST(ApiAnswerErrorTest, SuccessesFailureCodesAndBodiesThatAreNotJson) {

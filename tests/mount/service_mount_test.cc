@@ -1,0 +1,109 @@
+// vodfs as a system service: what systemd sees of it (the notification
+// protocol over $NOTIFY_SOCKET, SIGINT like SIGTERM), and the unit,
+// config and completion files the package installs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "cli/options.h"
+#include "support/mount_env.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace vodfs::testing {
+namespace {
+
+// The datagram socket systemd would create for a Type=notify service.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path, path.data(), path.size());
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    timeval tv{30, 0};  // a message that never comes fails the test instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~NotifySocket() { ::close(fd_); }
+  bool bound() const { return bound_; }
+  std::string Receive() {
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    return n < 0 ? std::string("<nothing>") : std::string(buf, static_cast<size_t>(n));
+  }
+
+ private:
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+TEST(ServiceMountTest, ReadyOnceMountedAndStoppingWhenUnmounted) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  EmulatorProcess emulator({"--synthetic", "2", "--synthetic-size", "8K"});
+  TempDir dir;
+  const std::string socket = dir.path() + "/notify";
+  NotifySocket notify(socket);
+  ASSERT_TRUE(notify.bound());
+  VodfsMount m(emulator.api(), {}, {{"NOTIFY_SOCKET", socket}});
+  const std::string ready = notify.Receive();
+  EXPECT_EQ(ready, "READY=1\nSTATUS=mounted on " + m.path()) << m.LogText();
+  EXPECT_TRUE(IsMounted(m.path())) << "READY=1 came before the mount was usable";
+  EXPECT_EQ(m.Unmount(), 0) << m.LogText();
+  EXPECT_EQ(notify.Receive(), "STOPPING=1");
+}
+
+TEST(ServiceMountTest, SigintUnmountsLikeSigterm) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8K"});
+  VodfsMount m(emulator.api());
+  m.process().Signal(SIGINT);
+  EXPECT_EQ(m.process().Wait(20), 0) << m.LogText();
+  EXPECT_FALSE(IsMounted(m.path()));
+}
+
+TEST(ServiceMountTest, AutoUnmountCleansUpAfterAKill) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8K"});
+  VodfsMount m(emulator.api(), {"-o", "auto_unmount"});
+  m.process().Signal(SIGKILL);  // no chance to unmount itself
+  m.process().Wait(10);
+  // fusermount3, left behind by the mount, unmounts once /dev/fuse closes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (IsMounted(m.path()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling for the unmount
+  }
+  EXPECT_FALSE(IsMounted(m.path())) << "a killed vodfs left its mount behind despite auto_unmount";
+}
+
+TEST(ServiceFilesTest, UnitIsTypeNotifyAndUnmountsOnStop) {
+  const std::string unit = ReadFile(SourcePath("mount/vodfs@.service"));
+  ASSERT_FALSE(unit.empty());
+  EXPECT_NE(unit.find("\nType=notify\n"), std::string::npos);
+  // In the foreground, so that the main PID is the one that notifies.
+  EXPECT_NE(unit.find("\nExecStart=/usr/bin/vodfs --foreground --config /etc/vodfs/%i.conf vod: %f\n"),
+            std::string::npos);
+  EXPECT_NE(unit.find("\nExecStop=/bin/fusermount3 -u -z %f\n"), std::string::npos);
+  EXPECT_NE(unit.find("\nExecReload=/bin/kill -HUP $MAINPID\n"), std::string::npos);
+  EXPECT_NE(unit.find("After=network-online.target"), std::string::npos);
+}
+
+TEST(ServiceFilesTest, ExampleConfigIsValidAndCompletionLoads) {
+  // The example /etc/vodfs.conf is read as vodfs reads a --config file.
+  auto o = cli::ParseArgs({"--config", SourcePath("mount/vodfs.conf")});
+  ASSERT_TRUE(o.ok()) << o.error().ToString();
+  EXPECT_EQ(o->region, "cn-shanghai");
+  // The completion script defines its function and registers it.
+  auto r = RunProcess({"/bin/bash", "-c", "source \"$0\" && complete -p vodfs", SourcePath("mount/vodfs.bash-completion")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("complete -F _vodfs vodfs"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace vodfs::testing
