@@ -27,7 +27,7 @@ int64_t Calls(EmulatorProcess& emulator, const std::string& action) {
 }
 
 TEST(CredentialsMountTest, OidcFromTheEnvironmentMounts) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "4", "--synthetic-size", "8K"});
   TempDir dir;
   // A JWT whose payload is {"exp":4102444800} (2100).
@@ -44,7 +44,7 @@ TEST(CredentialsMountTest, OidcFromTheEnvironmentMounts) {
 }
 
 TEST(CredentialsMountTest, RoleArnOnTopOfAccessKeysMounts) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "3", "--synthetic-size", "8K"});
   VodfsMount m(emulator.api(), {"--sts-endpoint", emulator.api(), "--role-arn",
                                 "acs:ram::1234567890123456:role/vodfs-reader"});
@@ -54,7 +54,7 @@ TEST(CredentialsMountTest, RoleArnOnTopOfAccessKeysMounts) {
 }
 
 TEST(CredentialsMountTest, RefusedRoleFailsBeforeMounting) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8K"});
   TempDir dir;
   fs::create_directory(dir.path() + "/mnt");

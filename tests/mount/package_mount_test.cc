@@ -51,7 +51,7 @@ echo "after_fstab=$(awk -v m="$mnt" '$2 == m' /proc/self/mounts | wc -l)"
 )sh";
 
 TEST(PackageTest, DebPackagesInstallAndMountWithMountAndFstab) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   TempDir dir;
   const std::string pkgs = dir.path() + "/pkgs";
   auto cpack = RunProcess({VODFS_TEST_CPACK, "-G", "DEB", "--config", BuildPath("CPackConfig.cmake"), "-B", pkgs}, {}, 600);

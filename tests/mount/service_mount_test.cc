@@ -45,7 +45,7 @@ class NotifySocket {
 };
 
 TEST(ServiceMountTest, ReadyOnceMountedAndStoppingWhenUnmounted) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "2", "--synthetic-size", "8K"});
   TempDir dir;
   const std::string socket = dir.path() + "/notify";
@@ -60,7 +60,7 @@ TEST(ServiceMountTest, ReadyOnceMountedAndStoppingWhenUnmounted) {
 }
 
 TEST(ServiceMountTest, SigintUnmountsLikeSigterm) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8K"});
   VodfsMount m(emulator.api());
   m.process().Signal(SIGINT);
@@ -69,7 +69,7 @@ TEST(ServiceMountTest, SigintUnmountsLikeSigterm) {
 }
 
 TEST(ServiceMountTest, AutoUnmountCleansUpAfterAKill) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "8K"});
   VodfsMount m(emulator.api(), {"-o", "auto_unmount"});
   m.process().Signal(SIGKILL);  // no chance to unmount itself
