@@ -387,15 +387,36 @@ class PgDatabase final : public Database {
     return c;
   }
 
+  // Followers try every few seconds: the session of a failed attempt is
+  // kept for the next one rather than connecting (and authenticating)
+  // each time. One the server ended meanwhile is replaced at once.
   Result<std::unique_ptr<WriterLock>> TryLockWriter() override {
-    VODFS_ASSIGN_OR_RETURN(auto c, Connect(HolderName()));
-    VODFS_RETURN_IF_ERROR(c->Script("SET idle_session_timeout = '" + std::to_string(o_.lock_idle_timeout_s) + "s'"));
-    bool got = false;
-    VODFS_RETURN_IF_ERROR(c->Run("SELECT pg_try_advisory_lock(?, ?)", {int64_t{kPgLockSpace}, int64_t{kPgSyncLock}},
-                                 [&got](const Row& r) { got = r.Text(0) == "t"; })
-                              .status());
-    if (!got) return std::unique_ptr<WriterLock>();
-    return std::unique_ptr<WriterLock>(new PgWriterLock(std::move(c), o_.lock_heartbeat_s));
+    std::unique_ptr<PgConnection> c;
+    {
+      MutexLock lock(&mu_);
+      c = std::move(lock_spare_);
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!c || c->broken()) {
+        VODFS_ASSIGN_OR_RETURN(c, Connect(HolderName()));
+        VODFS_RETURN_IF_ERROR(
+            c->Script("SET idle_session_timeout = '" + std::to_string(o_.lock_idle_timeout_s) + "s'"));
+      }
+      bool got = false;
+      Status s = c->Run("SELECT pg_try_advisory_lock(?, ?)", {int64_t{kPgLockSpace}, int64_t{kPgSyncLock}},
+                        [&got](const Row& r) { got = r.Text(0) == "t"; })
+                     .status();
+      if (!s.ok()) {
+        c.reset();
+        if (attempt == 0) continue;  // a spare the server had ended
+        return s.error();
+      }
+      if (got) return std::unique_ptr<WriterLock>(new PgWriterLock(std::move(c), o_.lock_heartbeat_s));
+      MutexLock lock(&mu_);
+      lock_spare_ = std::move(c);
+      return std::unique_ptr<WriterLock>();
+    }
+    return std::unique_ptr<WriterLock>();
   }
 
   // "vodfs sync <host> pid <pid>": the holder's application_name.
@@ -441,9 +462,11 @@ class PgDatabase final : public Database {
   void CloseIdle() override {
     std::vector<std::unique_ptr<Connection>> closing;
     std::unique_ptr<Connection> bulk;
+    std::unique_ptr<PgConnection> spare;
     MutexLock lock(&mu_);
     closing.swap(idle_);
     if (!bulk_busy_) bulk = std::move(bulk_);
+    spare = std::move(lock_spare_);
   }
 
   Result<Lease> Acquire() override {
@@ -512,6 +535,7 @@ class PgDatabase final : public Database {
   std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
   std::unique_ptr<Connection> bulk_ GUARDED_BY(mu_);
   bool bulk_busy_ GUARDED_BY(mu_) = false;
+  std::unique_ptr<PgConnection> lock_spare_ GUARDED_BY(mu_);  // a failed TryLockWriter's session
 };
 
 // The description and the password of a conninfo, from libpq's own parser

@@ -121,10 +121,52 @@ Status Syncer::Init() {
 }
 
 void Syncer::Start() {
+  // The watch's connection is made here, after any daemonising fork.
+  std::unique_ptr<index::ChangeWatch> watch;
+  if (auto w = store_.db().WatchChanges(); w.ok()) {
+    watch = std::move(w).value();
+  } else {
+    VODFS_LOG(kWarn) << "Cannot watch the index for changes (" << w.error().ToString()
+                     << "); following it every " << options_.follow_interval << " s";
+  }
   MutexLock lock(&mu_);
   if (loop_.joinable()) return;
   stopping_ = false;
   loop_ = std::thread([this] { Loop(); });
+  if (watch) {
+    stats_.watching = true;
+    watch_ = std::thread([this, w = std::move(watch)]() mutable { Watch(std::move(w)); });
+  }
+}
+
+void Syncer::Watch(std::unique_ptr<index::ChangeWatch> watch) {
+  // One second per wait: how long Stop() may wait for this thread.
+  constexpr auto kWait = std::chrono::seconds(1);
+  bool reported = false;
+  while (!StopRequested()) {
+    auto r = watch->Wait(kWait);
+    if (!r.ok()) {
+      if (!reported) VODFS_LOG(kWarn) << "The index's change announcements stopped: " << r.error().ToString();
+      reported = true;
+      continue;
+    }
+    if (reported) VODFS_LOG(kInfo) << "The index's change announcements are back";
+    reported = false;
+    if (!*r) continue;
+    MutexLock lock(&mu_);
+    ++stats_.notifications;
+    if (!stats_.leader) {
+      follow_wanted_ = true;
+      cv_.SignalAll();
+    }
+  }
+}
+
+bool Syncer::StillLeader() {
+  MutexLock lock(&mu_);
+  if (lock_ && lock_->Held()) return true;
+  ++stats_.fenced_syncs;
+  return false;
 }
 
 void Syncer::Stop() {
@@ -134,6 +176,7 @@ void Syncer::Stop() {
     cv_.SignalAll();
   }
   if (loop_.joinable()) loop_.join();
+  if (watch_.joinable()) watch_.join();
   MutexLock lock(&mu_);
   lock_.reset();
 }
@@ -162,11 +205,17 @@ void Syncer::Loop() {
     {
       MutexLock lock(&mu_);
       if (stopping_) return;
-      if (lock_ && !lock_->Held()) lock_.reset();
+      if (lock_ && !lock_->Held()) {
+        VODFS_LOG(kWarn) << "This mount lost the writer lock of the index " << store_.Describe()
+                         << "; it follows the index until it can take the lock again";
+        lock_.reset();
+        ++stats_.lost_leaderships;
+      }
       if (!lock_) {
         auto l = store_.db().TryLockWriter();
         if (l.ok() && *l) {
           lock_ = std::move(l).value();
+          ++stats_.leaderships;
           VODFS_LOG(kInfo) << "This mount syncs the index " << store_.Describe();
         }
       }
@@ -193,14 +242,18 @@ void Syncer::Loop() {
     if (stopping_) return;
     const int64_t wait = leader ? std::max<int64_t>(1, std::min<int64_t>(next - mono(), options_.follow_interval))
                                 : options_.follow_interval;
-    if (!wanted_) cv_.WaitFor(&mu_, std::chrono::seconds(wait));
+    if (!wanted_ && !follow_wanted_) cv_.WaitFor(&mu_, std::chrono::seconds(wait));
+    follow_wanted_ = false;
   }
 }
 
 void Syncer::Follow() {
   auto gen = store_.GetMeta("sync.generation");
+  auto at = store_.GetMeta("sync.at");
   if (gen.ok()) {
     MutexLock lock(&mu_);
+    // The syncing process's last sync, for this one's sync lag.
+    if (at.ok()) stats_.last_sync_at = str::ParseInt64(at->value_or("0")).value_or(0);
     const int64_t g = str::ParseInt64(gen->value_or("0")).value_or(0);
     stats_.generation = g;
     if (g > 0 && !complete_) {
