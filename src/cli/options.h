@@ -76,6 +76,7 @@ struct Options {
   // Read engine.
   uint64_t block_size = 64 << 10;
   uint64_t memory_cache_size = 0;  // 0 = derived from the machine
+  std::string shared_cache;        // memcached://h1:11211,h2:11211 (empty: none)
   std::string cache_dir;           // empty = $XDG_CACHE_HOME/vodfs or ~/.cache/vodfs
   uint64_t disk_cache_size = 0;    // 0 = derived from free space; "off" disables
   bool disk_cache = true;

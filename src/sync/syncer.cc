@@ -154,12 +154,40 @@ void Syncer::Watch(std::unique_ptr<index::ChangeWatch> watch) {
     reported = false;
     if (!*r) continue;
     MutexLock lock(&mu_);
-    ++stats_.notifications;
-    if (!stats_.leader) {
-      follow_wanted_ = true;
-      cv_.SignalAll();
-    }
+    if (!stats_.leader) ++stats_.notifications;
+    // A follower reads the changes; the leader looks for a sync request.
+    follow_wanted_ = true;
+    cv_.SignalAll();
   }
+}
+
+void Syncer::CheckRequests() {
+  auto req = store_.GetMeta("sync.requested");
+  if (!req.ok()) return;
+  const std::string value = req->value_or("");
+  MutexLock lock(&mu_);
+  // What was there when this leadership began was served by a former
+  // leader, or is moot: a new leader syncs at once anyway.
+  if (!requests_seen_) {
+    requests_seen_ = true;
+    handled_request_ = value;
+    return;
+  }
+  if (value.empty() || value == handled_request_) return;
+  handled_request_ = value;
+  VODFS_LOG(kInfo) << "A sync of the index was asked for (" << value << ")";
+  wanted_ = true;
+  wanted_full_ = wanted_full_ || str::EndsWith(value, " full");
+}
+
+Status Syncer::Request(bool full) {
+  VODFS_ASSIGN_OR_RETURN(auto w, store_.Write());
+  VODFS_RETURN_IF_ERROR(
+      w.SetMeta("sync.requested", std::to_string(clock_.UnixNow()) + " pid " + std::to_string(getpid()) +
+                                      (full ? " full" : "")));
+  // Wakes the syncing mount's watch (it reads the request at once).
+  VODFS_RETURN_IF_ERROR(w.connection().Announce(0));
+  return w.Commit();
 }
 
 bool Syncer::StillLeader() {
@@ -216,11 +244,16 @@ void Syncer::Loop() {
         if (l.ok() && *l) {
           lock_ = std::move(l).value();
           ++stats_.leaderships;
+          requests_seen_ = false;
           VODFS_LOG(kInfo) << "This mount syncs the index " << store_.Describe();
         }
       }
       leader = lock_ != nullptr;
       stats_.leader = leader;
+    }
+    if (leader) CheckRequests();
+    {
+      MutexLock lock(&mu_);
       due = leader && (wanted_ || mono() >= next);
       full = wanted_full_;
       if (due) wanted_ = wanted_full_ = false;

@@ -139,6 +139,10 @@ class Syncer {
   Status SyncNow(bool full = false);
   // Asks the background loop for a sync as soon as possible.
   void RequestSync(bool full = false);
+  // Asks whichever process syncs the index (on this machine or another
+  // of the fleet) for a sync, through the index: it reads the request at
+  // its next loop (at once where the database announces it).
+  Status Request(bool full = false);
   // Reads what another process committed (changes, completeness) and hands
   // the changes to the listener. The loop does this when it does not sync.
   void Follow();
@@ -188,6 +192,8 @@ class Syncer {
   void Watch(std::unique_ptr<index::ChangeWatch> watch);
   // The writer lock is still this process's; counts a sync fenced off.
   bool StillLeader();
+  // While leading: a sync asked for through the index (Request).
+  void CheckRequests();
   void NoteFailure(const Status& s);
   void SetPhase(const std::string& phase, int64_t total, int64_t done);
   void AddDone(int64_t n);
@@ -214,6 +220,8 @@ class Syncer {
   bool wanted_ GUARDED_BY(mu_) = false;
   bool wanted_full_ GUARDED_BY(mu_) = false;
   bool follow_wanted_ GUARDED_BY(mu_) = false;  // an announcement arrived
+  std::string handled_request_ GUARDED_BY(mu_);  // the last "sync.requested" seen
+  bool requests_seen_ GUARDED_BY(mu_) = false;
   std::unique_ptr<index::Database::WriterLock> lock_ GUARDED_BY(mu_);
   std::thread loop_;
   std::thread watch_;

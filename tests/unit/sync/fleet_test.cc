@@ -3,7 +3,7 @@
 // processes would have them. Exactly one syncs; a change it commits
 // reaches the others through LISTEN/NOTIFY, well before their poll; when
 // the syncing one goes, another takes over and syncs; the one that lost
-// its lock while listing does not commit.
+// its lock while listing does not commit; any mount can ask for a sync.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -180,6 +180,22 @@ TEST_F(FleetTest, AMountThatLostTheLockDoesNotCommit) {
   AddVideo(44, kBase + 900000);
   a->syncer->RequestSync();
   ASSERT_TRUE(Eventually([&] { return a->changes.Saw(Id(44)); }, std::chrono::seconds(20)));
+}
+
+// `vodfs index sync` on a machine that does not sync: the request goes
+// through the index to whichever mount syncs, which syncs at once.
+TEST_F(FleetTest, ASyncCanBeAskedForFromAnyMountOfTheFleet) {
+  for (int i = 0; i < 10; ++i) AddVideo(i);
+  auto a = StartMount(60);
+  ASSERT_TRUE(Eventually([&] { return a->syncer->Stats().leader && a->syncer->Complete(); }, std::chrono::seconds(20)));
+  auto b = StartMount(60);
+  ASSERT_TRUE(b->syncer->WaitComplete().ok());
+  const int64_t syncs = a->syncer->Stats().syncs;
+  AddVideo(55, kBase + 900000);
+  ASSERT_TRUE(b->syncer->Request().ok());
+  ASSERT_TRUE(Eventually([&] { return b->changes.Saw(Id(55)); }, std::chrono::seconds(10)));
+  EXPECT_EQ(a->syncer->Stats().syncs, syncs + 1);
+  EXPECT_EQ(b->syncer->Stats().api_calls, 0);
 }
 
 }  // namespace
