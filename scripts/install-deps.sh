@@ -6,11 +6,13 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ pkg-config libfuse3-dev libcurl4-openssl-dev nlohmann-json3-dev
-  libssl-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libssl-dev libgtest-dev libgmock-dev libsqlite3-dev libpq-dev libmemcached-dev
   # run, demo and tests
   fuse3 ffmpeg rsync attr curl ca-certificates procps sqlite3
   # the package test: dpkg-deb, readelf, unshare
   dpkg binutils util-linux
+  # fleet tests: a throw-away PostgreSQL cluster and memcached on loopback
+  postgresql memcached
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

@@ -37,6 +37,7 @@ std::string When(const std::optional<std::string>& unix) {
 }
 
 bool Exists(const std::string& path) {
+  if (index::IsPostgresLocation(path)) return true;  // a database: opening it tells
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
@@ -95,7 +96,7 @@ bool Follow(index::IndexStore& store, const std::string& after, std::ostream& er
 int Status_(const Options& o, std::ostream& out, std::ostream& err) {
   const std::string path = IndexPath(o);
   if (!Exists(path)) {
-    out << "index      " << path << "\n"
+    out << "index      " << ShownIndexPath(path) << "\n"
         << "state      none yet: the first mount (or vodfs index sync) lists the library\n";
     return 0;
   }
@@ -107,7 +108,7 @@ int Status_(const Options& o, std::ostream& out, std::ostream& err) {
   index::IndexStore& s = **store;
   auto gen = s.GetMeta("sync.generation");
   const int64_t generation = str::ParseInt64(gen.ok() ? gen->value_or("0") : "0").value_or(0);
-  out << "index      " << path << " (schema version " << s.schema_version() << ")\n";
+  out << "index      " << ShownIndexPath(path) << " (schema version " << s.schema_version() << ")\n";
   if (auto id = s.GetMeta("sync.identity"); id.ok() && *id) out << "library    " << **id << "\n";
   out << "state      "
       << (generation > 0 ? "complete (" + std::to_string(generation) + " full listings)" : "not listed completely yet")
@@ -126,6 +127,7 @@ int Status_(const Options& o, std::ostream& out, std::ostream& err) {
   if (auto off = s.GetMeta("sync.offline_since"); off.ok() && *off && **off != "0") {
     out << "offline    since " << When(*off) << "\n";
   }
+  if (const std::string holder = s.db().WriterHolder(); !holder.empty()) out << "writer     " << holder << "\n";
   auto running = RunningSync(s);
   if (!running) {
     out << "syncing    no process syncs it now\n";
@@ -140,12 +142,39 @@ int Status_(const Options& o, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+// A shared index: its tables are dropped (the database stays), unless a
+// mount of the fleet syncs it.
+int ClearShared(const std::string& location, std::ostream& out, std::ostream& err) {
+  auto db = index::OpenPostgres({.conninfo = location});
+  if (!db.ok()) {
+    err << "vodfs index: " << log::Redact(db.error().message) << "\n";
+    return 1;
+  }
+  auto lock = (*db)->TryLockWriter();
+  if (!lock.ok() || !*lock) {
+    err << "vodfs index: the index " << ShownIndexPath(location) << " is in use ("
+        << (lock.ok() ? (*db)->WriterHolder() + " syncs it" : log::Redact(lock.error().message))
+        << "): unmount the fleet first\n";
+    return 1;
+  }
+  auto c = (*db)->Acquire();
+  Status s = c.ok() ? (*c)->Script("DROP TABLE IF EXISTS media, media_next, categories, details, objects, changes, meta")
+                    : c.status();
+  if (!s.ok()) {
+    err << "vodfs index: " << log::Redact(s.error().message) << "\n";
+    return 1;
+  }
+  out << "cleared " << ShownIndexPath(location) << "\n";
+  return 0;
+}
+
 int Clear(const Options& o, std::ostream& out, std::ostream& err) {
   const std::string path = IndexPath(o);
   if (!Exists(path)) {
-    out << "no index at " << path << "\n";
+    out << "no index at " << ShownIndexPath(path) << "\n";
     return 0;
   }
+  if (index::IsPostgresLocation(path)) return ClearShared(path, out, err);
   {
     auto db = index::OpenSqlite({.path = path});
     if (db.ok()) {
@@ -219,14 +248,23 @@ int Sync(const Options& o, std::ostream& out, std::ostream& err) {
   if (s.code() == ErrorCode::kAborted) {
     // A mount syncs this index: ask it to sync now, and follow it.
     const int64_t pid = store.db().WriterPid();
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), SIGHUP) == 0) {
+      out << "asked the process that syncs the index (pid " << pid << ") to sync now\n";
+    } else if (const std::string holder = store.db().WriterHolder(); !holder.empty()) {
+      // A mount of another machine of the fleet: asked through the index.
+      if (Status r = syncer.Request(o.full); !r.ok()) {
+        err << "vodfs index: cannot ask " << holder << " to sync: " << log::Redact(r.ToString()) << "\n";
+        return 1;
+      }
+      out << "asked the mount that syncs the index (" << holder << ") to sync now\n";
+    } else {
       err << "vodfs index: " << s.error().message << ", and it cannot be asked to sync\n";
       return 1;
     }
-    out << "asked the process that syncs the index (pid " << pid << ") to sync now\n";
     out.flush();
     if (!Follow(store, after, err)) {
-      err << "vodfs index: the sync of pid " << pid << " ended without completing (see its log)\n";
+      err << "vodfs index: the sync of " << (pid > 0 ? "pid " + std::to_string(pid) : store.db().WriterHolder())
+          << " ended without completing (see its log)\n";
       return 1;
     }
     s = Status::Ok();
@@ -236,7 +274,7 @@ int Sync(const Options& o, std::ostream& out, std::ostream& err) {
     return 1;
   }
   const sync::SyncStats st = syncer.Stats();
-  out << "synced " << path << ": " << st.last_calls << " API calls in " << static_cast<int64_t>(st.last_duration * 1000)
+  out << "synced " << ShownIndexPath(path) << ": " << st.last_calls << " API calls in " << static_cast<int64_t>(st.last_duration * 1000)
       << " ms, " << st.last_changes << " changes\n";
   return 0;
 }

@@ -41,11 +41,28 @@ std::string IndexPath(const Options& o) {
   return CacheDir(o) + "/index.db";
 }
 
+std::string ShownIndexPath(const std::string& location) { return index::RedactConninfo(IndexLocation(location)); }
+
 std::string LibraryIdentity(const std::string& endpoint, const std::string& access_key_id) {
   return endpoint + " " + access_key_id;
 }
 
-Result<std::unique_ptr<index::IndexStore>> OpenIndex(const std::string& path) {
+std::string IndexLocation(const std::string& path) {
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    const size_t at = path.find(scheme);
+    if (at != std::string::npos && (at == 0 || path[at - 1] == '/')) return path.substr(at);
+  }
+  return path;
+}
+
+Result<std::unique_ptr<index::IndexStore>> OpenIndex(const std::string& given) {
+  const std::string path = IndexLocation(given);
+  if (index::IsPostgresLocation(path)) {
+    // A shared index: never moved aside nor recreated by one mount; a
+    // damaged database is its administrator's to repair.
+    VODFS_ASSIGN_OR_RETURN(auto db, index::OpenPostgres({.conninfo = path}));
+    return index::IndexStore::Open(std::move(db));
+  }
   const size_t slash = path.rfind('/');
   if (slash != std::string::npos) {
     Status s = MakePrivateDirs(path.substr(0, slash));

@@ -145,6 +145,12 @@ int RunMount(const Options& in) {
       VODFS_LOG(kWarn) << "no disk cache: " << d.error().message;
     }
   }
+  if (!o.shared_cache.empty()) {
+    // The shared tier is validated (above) but not yet behind the disk
+    // tier of the read path: say so rather than let it look in use.
+    std::cerr << "vodfs: warning: shared-cache is not used by reads yet (docs/DEPLOYMENT.md)\n";
+    VODFS_LOG(kWarn) << "shared-cache is set but not used by reads yet";
+  }
   cache::BlockCache cache(budget, shards);
 
   // The library index: what the tree is served from.

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/index_setup.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::cli {
@@ -36,7 +37,8 @@ MountSnapshot TakeSnapshot(const MountSources& s) {
   if (s.fs) m.reads = s.fs->Stats();
   if (s.reader) m.reader = s.reader->Stats();
   if (s.names) m.names = s.names->Stats();
-  m.index_path = s.index_path;
+  // A PostgreSQL index is named by a connection string: never its password.
+  m.index_path = ShownIndexPath(s.index_path);
   if (s.syncer) {
     m.sync = s.syncer->Stats();
     m.sync_progress = s.syncer->Progress();
@@ -175,6 +177,11 @@ std::string StatsJson(const MountSnapshot& s) {
         {"last_error", s.sync.last_error},
         {"offline_since", Iso(s.sync.offline_since)},
         {"changes_delivered", s.sync.changes_delivered},
+        {"watching", s.sync.watching},
+        {"notifications", s.sync.notifications},
+        {"leaderships", s.sync.leaderships},
+        {"lost_leaderships", s.sync.lost_leaderships},
+        {"fenced_syncs", s.sync.fenced_syncs},
         {"sync",
          {{"running", s.sync_progress.running},
           {"full", s.sync_progress.full},
@@ -306,6 +313,14 @@ std::string PrometheusText(const MountSnapshot& s) {
   counter("index_sync_api_calls_total", "API calls made by syncs.", static_cast<uint64_t>(s.sync.api_calls));
   gauge("index_complete", "1 once the index holds a complete listing of the library.", s.index_complete ? 1 : 0);
   gauge("index_leader", "1 when this mount syncs the index.", s.sync.leader ? 1 : 0);
+  counter("index_notifications_total", "Announcements of other mounts' index commits received.",
+          static_cast<uint64_t>(s.sync.notifications));
+  counter("index_leaderships_total", "Times this mount took the index's writer lock.",
+          static_cast<uint64_t>(s.sync.leaderships));
+  counter("index_lost_leaderships_total", "Times this mount lost the index's writer lock.",
+          static_cast<uint64_t>(s.sync.lost_leaderships));
+  counter("index_fenced_syncs_total", "Syncs not committed because the writer lock was lost.",
+          static_cast<uint64_t>(s.sync.fenced_syncs));
   gauge("index_last_sync_timestamp_seconds", "End of the last successful sync.",
         static_cast<double>(s.sync.last_sync_at));
   gauge("index_offline_since_timestamp_seconds", "Since when the API is unreachable (0: it is reachable).",

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "vodfs/util/log.h"
+#include "vodfs/index/db.h"
+#include "vodfs/shared_cache/memcached_tier.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::cli {
@@ -193,8 +195,10 @@ std::vector<OptionDef> BuildTable() {
        "also show older (Invisible) streams and proprietary-encrypted ones (ResultType=Multiple)",
        SetFlag(&Options::all_streams), [](const Options& o) { return o.all_streams ? "on" : "off"; }});
 
-  add({"index", "PATH", kIndex, "the library index file (default: <cache_dir>/index.db)",
-       SetString(&Options::index), [](const Options& o) { return o.index; }});
+  add({"index", "PATH|URL", kIndex,
+       "the library index: an SQLite file (default: <cache_dir>/index.db), or postgresql://user:password@host/db "
+       "for an index a fleet of mounts shares",
+       SetString(&Options::index), [](const Options& o) { return index::RedactConninfo(o.index); }});
   add({"sync_interval", "SECONDS", kIndex, "seconds between syncs of the index with the library",
        SetInt(&Options::sync_interval, 5, 86400 * 30), [](const Options& o) { return std::to_string(o.sync_interval); }});
   add({"metadata_ttl", "SECONDS", kIndex, "the former name of sync-interval",
@@ -274,6 +278,14 @@ std::vector<OptionDef> BuildTable() {
        [](const Options& o) { return str::FormatSize(o.block_size); }});
   add({"memory_cache_size", "SIZE", kCache, "memory cache budget",
        SetSize(&Options::memory_cache_size, 4ULL << 20), [](const Options& o) { return ShowSize(o.memory_cache_size); }});
+  add({"shared_cache", "URL", kCache,
+       "a block cache the mounts of a fleet share: memcached://host:port[,host:port...][?timeout_ms=20]",
+       [](Options& o, std::string_view v) -> Status {
+         if (!v.empty()) VODFS_RETURN_IF_ERROR(shared_cache::ParseMemcachedUrl(v).status());
+         o.shared_cache = std::string(v);
+         return Status::Ok();
+       },
+       [](const Options& o) { return o.shared_cache; }});
   add({"cache_dir", "DIR", kCache, "persistent cache directory (default: ~/.cache/vodfs)",
        SetString(&Options::cache_dir), [](const Options& o) { return o.cache_dir; }});
   add({"disk_cache_size", "SIZE", kCache, "persistent cache quota (default: 10% of the free space, 256 MiB..20 GiB)",

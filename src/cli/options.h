@@ -97,6 +97,7 @@ struct Options {
   // under 128 MiB resident. Many concurrent readers want memory_cache_size
   // raised (docs/CONFIGURATION.md).
   uint64_t memory_cache_size = 96ULL << 20;
+  std::string shared_cache;        // memcached://h1:11211,h2:11211 (empty: none)
   std::string cache_dir;           // empty = $XDG_CACHE_HOME/vodfs or ~/.cache/vodfs
   uint64_t disk_cache_size = 0;    // 0 = derived from free space; "off" disables
   bool disk_cache = true;

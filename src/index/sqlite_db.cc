@@ -316,28 +316,4 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& o) {
   return std::unique_ptr<Database>(std::move(db));
 }
 
-Result<Transaction> Transaction::Begin(Connection& c, bool write) {
-  const char* sql = "BEGIN";
-  if (c.engine() == Engine::kSqlite && write) sql = "BEGIN IMMEDIATE";
-  VODFS_RETURN_IF_ERROR(c.Script(sql));
-  return Transaction(c);
-}
-
-Transaction::~Transaction() {
-  if (!open_) return;
-  Status s = c_->Script("ROLLBACK");
-  if (!s.ok()) VODFS_LOG(kWarn) << "Cannot roll back an index transaction: " << s.ToString();
-}
-
-Status Transaction::Commit() {
-  if (!open_) return Status(ErrorCode::kFailedPrecondition, "the transaction is not open");
-  open_ = false;
-  Status s = c_->Script("COMMIT");
-  if (!s.ok()) {
-    // A failed COMMIT leaves SQLite's transaction open; end it.
-    (void)c_->Script("ROLLBACK");
-  }
-  return s;
-}
-
 }  // namespace vodfs::index

@@ -155,7 +155,13 @@ Result<std::unique_ptr<IndexStore>> IndexStore::Open(std::unique_ptr<Database> d
   const std::vector<Migration>& steps = migrations ? *migrations : Migrations();
   const int newest = steps.empty() ? 0 : steps.back().version;
   VODFS_ASSIGN_OR_RETURN(Database::Lease c, db->Acquire());
-  VODFS_RETURN_IF_ERROR(c->Script("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+  {
+    // In a write transaction: two processes opening a new PostgreSQL index
+    // at once would otherwise race to create the table (and one fail).
+    VODFS_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c, true));
+    VODFS_RETURN_IF_ERROR(c->Script("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+    VODFS_RETURN_IF_ERROR(txn.Commit());
+  }
   auto read_version = [&c]() -> Result<int> {
     int v = 0;
     VODFS_RETURN_IF_ERROR(c->Run("SELECT value FROM meta WHERE key = ?", {std::string("schema_version")},
@@ -782,12 +788,16 @@ Status IndexStore::Writer::ApplyStage(const std::vector<MediaKind>& kinds, size_
   // bulk (a sort each), far cheaper than inserting 2,000,000 rows into five.
   VODFS_RETURN_IF_ERROR(c.Script("DROP TABLE media"));
   VODFS_RETURN_IF_ERROR(c.Script("ALTER TABLE media_next RENAME TO media"));
+  // A failed statement aborts a PostgreSQL transaction as a whole; the
+  // savepoint keeps what came before it (SQLite treats it alike).
+  VODFS_RETURN_IF_ERROR(c.Script("SAVEPOINT media_indexes"));
   if (Status s = c.Script(MediaIndexes()); !s.ok()) {
     // A medium listed twice, or two sharing a prefix or a name: settled,
     // then indexed again (inside the same transaction).
     if (s.code() != ErrorCode::kAlreadyExists) {
       return Status(s.code(), "Cannot index the new listing of the library: " + s.error().message);
     }
+    VODFS_RETURN_IF_ERROR(c.Script("ROLLBACK TO SAVEPOINT media_indexes"));
     VODFS_LOG(kDebug) << "apply: settling the listing (" << s.error().message << ")";
     for (const char* index : {"media_id", "media_name", "media_ino", "media_created", "media_category"}) {
       VODFS_RETURN_IF_ERROR(c.Script(std::string("DROP INDEX IF EXISTS ") + index));
@@ -825,7 +835,9 @@ Status IndexStore::Writer::LogChanges(std::vector<ChangeRecord>* changes, size_t
                                                   [&c](const Row& r) { c.seq = r.Int(0); }).status());
   }
   const int64_t last = changes->back().seq;
-  return lease_->Run("DELETE FROM changes WHERE seq <= ?", {last - static_cast<int64_t>(keep)}).status();
+  VODFS_RETURN_IF_ERROR(lease_->Run("DELETE FROM changes WHERE seq <= ?", {last - static_cast<int64_t>(keep)}).status());
+  // Delivered to the followers when (and only if) the transaction commits.
+  return lease_->Announce(last);
 }
 
 }  // namespace vodfs::index

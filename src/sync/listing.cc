@@ -670,6 +670,11 @@ Status Syncer::Commit(Run& run, bool full) {
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.last_error", ""));
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.offline_since", "0"));
   VODFS_RETURN_IF_ERROR(w.LogChanges(&changes));
+  // Fenced: a process that lost the writer lock while it listed (its
+  // session cut, another mount syncing now) does not commit what it found.
+  if (!StillLeader()) {
+    return Status(ErrorCode::kAborted, "this mount lost the writer lock of the index while it synced");
+  }
   const MonoTime committing = clock_.Now();
   VODFS_RETURN_IF_ERROR(w.Commit());
   VODFS_LOG(kDebug) << "commit of the sync took " << std::chrono::duration<double>(clock_.Now() - committing).count()

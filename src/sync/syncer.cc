@@ -121,10 +121,80 @@ Status Syncer::Init() {
 }
 
 void Syncer::Start() {
+  // The watch's connection is made here, after any daemonising fork.
+  std::unique_ptr<index::ChangeWatch> watch;
+  if (auto w = store_.db().WatchChanges(); w.ok()) {
+    watch = std::move(w).value();
+  } else {
+    VODFS_LOG(kWarn) << "Cannot watch the index for changes (" << w.error().ToString()
+                     << "); following it every " << options_.follow_interval << " s";
+  }
   MutexLock lock(&mu_);
   if (loop_.joinable()) return;
   stopping_ = false;
   loop_ = std::thread([this] { Loop(); });
+  if (watch) {
+    stats_.watching = true;
+    watch_ = std::thread([this, w = std::move(watch)]() mutable { Watch(std::move(w)); });
+  }
+}
+
+void Syncer::Watch(std::unique_ptr<index::ChangeWatch> watch) {
+  // One second per wait: how long Stop() may wait for this thread.
+  constexpr auto kWait = std::chrono::seconds(1);
+  bool reported = false;
+  while (!StopRequested()) {
+    auto r = watch->Wait(kWait);
+    if (!r.ok()) {
+      if (!reported) VODFS_LOG(kWarn) << "The index's change announcements stopped: " << r.error().ToString();
+      reported = true;
+      continue;
+    }
+    if (reported) VODFS_LOG(kInfo) << "The index's change announcements are back";
+    reported = false;
+    if (!*r) continue;
+    MutexLock lock(&mu_);
+    if (!stats_.leader) ++stats_.notifications;
+    // A follower reads the changes; the leader looks for a sync request.
+    follow_wanted_ = true;
+    cv_.SignalAll();
+  }
+}
+
+void Syncer::CheckRequests() {
+  auto req = store_.GetMeta("sync.requested");
+  if (!req.ok()) return;
+  const std::string value = req->value_or("");
+  MutexLock lock(&mu_);
+  // What was there when this leadership began was served by a former
+  // leader, or is moot: a new leader syncs at once anyway.
+  if (!requests_seen_) {
+    requests_seen_ = true;
+    handled_request_ = value;
+    return;
+  }
+  if (value.empty() || value == handled_request_) return;
+  handled_request_ = value;
+  VODFS_LOG(kInfo) << "A sync of the index was asked for (" << value << ")";
+  wanted_ = true;
+  wanted_full_ = wanted_full_ || str::EndsWith(value, " full");
+}
+
+Status Syncer::Request(bool full) {
+  VODFS_ASSIGN_OR_RETURN(auto w, store_.Write());
+  VODFS_RETURN_IF_ERROR(
+      w.SetMeta("sync.requested", std::to_string(clock_.UnixNow()) + " pid " + std::to_string(getpid()) +
+                                      (full ? " full" : "")));
+  // Wakes the syncing mount's watch (it reads the request at once).
+  VODFS_RETURN_IF_ERROR(w.connection().Announce(0));
+  return w.Commit();
+}
+
+bool Syncer::StillLeader() {
+  MutexLock lock(&mu_);
+  if (lock_ && lock_->Held()) return true;
+  ++stats_.fenced_syncs;
+  return false;
 }
 
 void Syncer::Stop() {
@@ -134,6 +204,7 @@ void Syncer::Stop() {
     cv_.SignalAll();
   }
   if (loop_.joinable()) loop_.join();
+  if (watch_.joinable()) watch_.join();
   MutexLock lock(&mu_);
   lock_.reset();
 }
@@ -162,16 +233,27 @@ void Syncer::Loop() {
     {
       MutexLock lock(&mu_);
       if (stopping_) return;
-      if (lock_ && !lock_->Held()) lock_.reset();
+      if (lock_ && !lock_->Held()) {
+        VODFS_LOG(kWarn) << "This mount lost the writer lock of the index " << store_.Describe()
+                         << "; it follows the index until it can take the lock again";
+        lock_.reset();
+        ++stats_.lost_leaderships;
+      }
       if (!lock_) {
         auto l = store_.db().TryLockWriter();
         if (l.ok() && *l) {
           lock_ = std::move(l).value();
+          ++stats_.leaderships;
+          requests_seen_ = false;
           VODFS_LOG(kInfo) << "This mount syncs the index " << store_.Describe();
         }
       }
       leader = lock_ != nullptr;
       stats_.leader = leader;
+    }
+    if (leader) CheckRequests();
+    {
+      MutexLock lock(&mu_);
       due = leader && (wanted_ || mono() >= next);
       full = wanted_full_;
       if (due) wanted_ = wanted_full_ = false;
@@ -193,14 +275,18 @@ void Syncer::Loop() {
     if (stopping_) return;
     const int64_t wait = leader ? std::max<int64_t>(1, std::min<int64_t>(next - mono(), options_.follow_interval))
                                 : options_.follow_interval;
-    if (!wanted_) cv_.WaitFor(&mu_, std::chrono::seconds(wait));
+    if (!wanted_ && !follow_wanted_) cv_.WaitFor(&mu_, std::chrono::seconds(wait));
+    follow_wanted_ = false;
   }
 }
 
 void Syncer::Follow() {
   auto gen = store_.GetMeta("sync.generation");
+  auto at = store_.GetMeta("sync.at");
   if (gen.ok()) {
     MutexLock lock(&mu_);
+    // The syncing process's last sync, for this one's sync lag.
+    if (at.ok()) stats_.last_sync_at = str::ParseInt64(at->value_or("0")).value_or(0);
     const int64_t g = str::ParseInt64(gen->value_or("0")).value_or(0);
     stats_.generation = g;
     if (g > 0 && !complete_) {

@@ -14,6 +14,7 @@
 // Thread-safety: Database is safe to share; a Connection is not.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -53,6 +54,27 @@ class Connection {
   // Runs statements without parameters, separated by `;` (schema scripts).
   virtual Status Script(std::string_view sql) = 0;
   virtual Engine engine() const = 0;
+  // Tells every process watching this database (WatchChanges) that the
+  // change log grew to `seq`, when the current transaction commits (and
+  // not at all if it rolls back). A no-op where the engine has no such
+  // channel (SQLite: its readers poll).
+  virtual Status Announce(int64_t seq) {
+    (void)seq;
+    return Status::Ok();
+  }
+};
+
+// Announcements of changes committed by any process (Connection::
+// Announce), for a process that follows the index. Owns a connection of
+// its own. Used by one thread at a time.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+  // Waits up to `timeout` for an announcement. True when one (or more)
+  // arrived, or when the watch had to reconnect (what was announced
+  // meanwhile is lost, so the caller must look); false on a timeout; an
+  // error when the database cannot be reached (after waiting `timeout`).
+  virtual Result<bool> Wait(std::chrono::milliseconds timeout) = 0;
 };
 
 class Database {
@@ -111,6 +133,12 @@ class Database {
   // The process id of the current holder, where the engine can tell (0
   // when nobody holds it or it cannot be told).
   virtual int64_t WriterPid() = 0;
+  // Who holds the writer lock, for status output ("host1 pid 4242"), empty
+  // when nobody does or the engine cannot tell.
+  virtual std::string WriterHolder() { return ""; }
+  // A watch of announced changes, or null where the engine has none (its
+  // followers poll the change log).
+  virtual Result<std::unique_ptr<ChangeWatch>> WatchChanges() { return std::unique_ptr<ChangeWatch>(); }
   // Where it is, without secrets ("/var/cache/vodfs/index.db",
   // "postgresql://vodfs@db1/vod").
   virtual std::string Describe() const = 0;
@@ -146,5 +174,37 @@ struct SqliteOptions {
 };
 // Opens (creating) an SQLite database in WAL mode.
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& o);
+
+struct PostgresOptions {
+  // A libpq connection URI ("postgresql://vodfs:secret@db1:5432/vod") or
+  // key=value string. The password in it never reaches a log line or an
+  // error message (see RedactConninfo).
+  std::string conninfo;
+  size_t pool_size = 6;  // connections kept for readers and the writer
+  // Bounds that keep a mount serving when the database is unreachable
+  // rather than waiting on TCP's retransmissions (15 minutes): a connect
+  // gives up after this, and an unanswered request after tcp_user_timeout.
+  // Settings in `conninfo` override them.
+  int connect_timeout_s = 5;
+  int tcp_user_timeout_ms = 10000;
+  // The writer lock's session pings the server this often; the server ends
+  // a session silent for `lock_idle_timeout_s` (idle_session_timeout), so
+  // a holder that hangs or is cut off loses the lock, and another mount
+  // takes it at its next attempt: takeover within lock_idle_timeout_s plus
+  // the followers' attempt interval (5 s), inside the 30 s promised.
+  int lock_heartbeat_s = 5;
+  int lock_idle_timeout_s = 20;
+};
+// Opens a PostgreSQL database (which must exist; the index creates its
+// tables in it). One database per library: the locks and announcements
+// of the index are scoped to it.
+Result<std::unique_ptr<Database>> OpenPostgres(const PostgresOptions& o);
+
+// True for an index location that names a PostgreSQL database
+// ("postgresql://...", "postgres://...") rather than an SQLite file.
+bool IsPostgresLocation(std::string_view location);
+// `conninfo` with its password replaced by "<redacted>" (in a URI's user
+// information, a URI's `password` parameter, or a key=value string).
+std::string RedactConninfo(std::string_view conninfo);
 
 }  // namespace vodfs::index

@@ -23,7 +23,11 @@
 //
 // One process syncs an index at a time (the database's writer lock);
 // others follow the change log. Both hand the changes to a ChangeListener
-// (the namespace, which tells the kernel).
+// (the namespace, which tells the kernel). Where the database announces
+// commits (PostgreSQL's NOTIFY), a watch thread wakes the follower at once;
+// the change log is still polled every `follow_interval` (and the lock
+// tried), so a lost announcement delays a change, never loses it, and a
+// dead writer is replaced within the lock's timeout plus that interval.
 //
 // Thread-safety: all public methods are safe to call concurrently.
 #pragma once
@@ -63,7 +67,8 @@ struct SyncOptions {
   size_t max_logged_changes = 10000;
   // Retry after a failed sync, doubling up to `interval`.
   int64_t retry_initial = 15;
-  // Followers (not syncing) read the change log this often.
+  // Followers (not syncing) read the change log, and try to take the
+  // writer lock, this often (announcements wake them sooner).
   int64_t follow_interval = 5;
   // The library this index belongs to (endpoint, AccessKeyId): an index of
   // another one is rebuilt, never mixed.
@@ -95,6 +100,15 @@ struct SyncStats {
   int64_t last_seq = 0;            // newest change delivered
   bool leader = false;             // this process syncs
   int64_t generation = 0;          // complete full syncs in the index's life
+  // A shared index (PostgreSQL): announcements of another process's
+  // commits received, the times this process took the writer lock and
+  // lost it, and a sync discarded because the lock was lost before it
+  // committed.
+  int64_t notifications = 0;
+  int64_t leaderships = 0;
+  int64_t lost_leaderships = 0;
+  int64_t fenced_syncs = 0;
+  bool watching = false;           // followers are woken by announcements, not only by polls
 };
 
 // Receives the changes a sync applied (from this process or another).
@@ -125,6 +139,10 @@ class Syncer {
   Status SyncNow(bool full = false);
   // Asks the background loop for a sync as soon as possible.
   void RequestSync(bool full = false);
+  // Asks whichever process syncs the index (on this machine or another
+  // of the fleet) for a sync, through the index: it reads the request at
+  // its next loop (at once where the database announces it).
+  Status Request(bool full = false);
   // Reads what another process committed (changes, completeness) and hands
   // the changes to the listener. The loop does this when it does not sync.
   void Follow();
@@ -170,6 +188,12 @@ class Syncer {
   // Orchestration (syncer.cc).
   void Deliver();
   void Loop();
+  // Waits for announcements of other processes' commits (the watch thread).
+  void Watch(std::unique_ptr<index::ChangeWatch> watch);
+  // The writer lock is still this process's; counts a sync fenced off.
+  bool StillLeader();
+  // While leading: a sync asked for through the index (Request).
+  void CheckRequests();
   void NoteFailure(const Status& s);
   void SetPhase(const std::string& phase, int64_t total, int64_t done);
   void AddDone(int64_t n);
@@ -195,8 +219,12 @@ class Syncer {
   bool stopping_ GUARDED_BY(mu_) = false;
   bool wanted_ GUARDED_BY(mu_) = false;
   bool wanted_full_ GUARDED_BY(mu_) = false;
+  bool follow_wanted_ GUARDED_BY(mu_) = false;  // an announcement arrived
+  std::string handled_request_ GUARDED_BY(mu_);  // the last "sync.requested" seen
+  bool requests_seen_ GUARDED_BY(mu_) = false;
   std::unique_ptr<index::Database::WriterLock> lock_ GUARDED_BY(mu_);
   std::thread loop_;
+  std::thread watch_;
 
   Mutex deliver_mu_ ACQUIRED_BEFORE(mu_);  // held while the listener runs
   int64_t delivered_seq_ GUARDED_BY(deliver_mu_) = -1;  // -1: not read yet

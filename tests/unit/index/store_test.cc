@@ -1,6 +1,8 @@
-// The library index on SQLite: schema and migrations, media records and
+// The library index on both engines (SQLite, and PostgreSQL in a throw-away
+// cluster of this test binary): schema and migrations, media records and
 // their inode prefixes, staging and applying a full sync, the change log,
-// and what a crash or a damaged file leaves.
+// and what a crash or a damaged file leaves. Each test runs against both
+// (TEST_P), on a fresh file or a fresh database.
 #include "vodfs/index/store.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include <fstream>
 #include <set>
 
+#include "support/services.h"
 #include "support/temp_dir.h"
 
 namespace vodfs::index {
@@ -30,10 +33,18 @@ MediaRecord Video(const std::string& id, const std::string& name, int64_t ctime 
   return m;
 }
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public ::testing::TestWithParam<Engine> {
  protected:
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres) url_ = testing::PostgresServer::Shared().CreateDatabase();
+  }
+  // The engine's database of this test (the same one on every call).
+  Result<std::unique_ptr<Database>> OpenDb() {
+    if (GetParam() == Engine::kPostgres) return OpenPostgres({.conninfo = url_});
+    return OpenSqlite({.path = dir_.path() + "/index.db"});
+  }
   std::unique_ptr<IndexStore> Open(const std::vector<Migration>* migrations = nullptr) {
-    auto db = OpenSqlite({.path = dir_.path() + "/index.db"});
+    auto db = OpenDb();
     EXPECT_TRUE(db.ok()) << db.error().ToString();
     auto s = IndexStore::Open(std::move(db).value(), migrations);
     EXPECT_TRUE(s.ok()) << s.error().ToString();
@@ -46,9 +57,15 @@ class StoreTest : public ::testing::Test {
     return w->Commit();
   }
   TempDir dir_;
+  std::string url_;
 };
 
-TEST_F(StoreTest, AFreshIndexHasTheNewestSchemaAndKeepsWhatWasWritten) {
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& i) {
+                           return i.param == Engine::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+TEST_P(StoreTest, AFreshIndexHasTheNewestSchemaAndKeepsWhatWasWritten) {
   {
     auto s = Open();
     ASSERT_TRUE(s);
@@ -70,7 +87,7 @@ TEST_F(StoreTest, AFreshIndexHasTheNewestSchemaAndKeepsWhatWasWritten) {
   EXPECT_EQ(**g, "3");
 }
 
-TEST_F(StoreTest, MigrationsUpgradeKeepDataAndANewerIndexIsRefused) {
+TEST_P(StoreTest, MigrationsUpgradeKeepDataAndANewerIndexIsRefused) {
   std::vector<Migration> v1 = {Migrations()[0]};
   {
     auto s = Open(&v1);
@@ -95,7 +112,7 @@ TEST_F(StoreTest, MigrationsUpgradeKeepDataAndANewerIndexIsRefused) {
     EXPECT_EQ(rating, 7);
   }
   // An older vodfs (knowing only version 1) refuses the version-2 index.
-  auto db = OpenSqlite({.path = dir_.path() + "/index.db"});
+  auto db = OpenDb();
   ASSERT_TRUE(db.ok());
   auto old = IndexStore::Open(std::move(db).value(), &v1);
   ASSERT_FALSE(old.ok());
@@ -103,7 +120,7 @@ TEST_F(StoreTest, MigrationsUpgradeKeepDataAndANewerIndexIsRefused) {
   EXPECT_NE(old.error().message.find("newer"), std::string::npos);
 }
 
-TEST_F(StoreTest, AFailingMigrationLeavesTheIndexAtItsVersion) {
+TEST_P(StoreTest, AFailingMigrationLeavesTheIndexAtItsVersion) {
   std::vector<Migration> v1 = {Migrations()[0]};
   {
     auto s = Open(&v1);
@@ -111,8 +128,9 @@ TEST_F(StoreTest, AFailingMigrationLeavesTheIndexAtItsVersion) {
     ASSERT_TRUE(Upsert(*s, {Video("a1", "Alpha [a1]")}).ok());
   }
   std::vector<Migration> broken = v1;
-  broken.push_back({2, "ALTER TABLE media ADD COLUMN x BIGINT; THIS IS NOT SQL", "x"});
-  auto db = OpenSqlite({.path = dir_.path() + "/index.db"});
+  broken.push_back({2, "ALTER TABLE media ADD COLUMN x BIGINT; THIS IS NOT SQL",
+                    "ALTER TABLE media ADD COLUMN x BIGINT; THIS IS NOT SQL"});
+  auto db = OpenDb();
   ASSERT_TRUE(db.ok());
   auto bad = IndexStore::Open(std::move(db).value(), &broken);
   ASSERT_FALSE(bad.ok());
@@ -127,12 +145,13 @@ TEST_F(StoreTest, AFailingMigrationLeavesTheIndexAtItsVersion) {
   EXPECT_TRUE(s->MediaById("a1").ok());
 }
 
-TEST_F(StoreTest, AFileThatIsNotAnIndexIsDataLoss) {
+TEST_P(StoreTest, AFileThatIsNotAnIndexIsDataLoss) {
+  if (GetParam() != Engine::kSqlite) GTEST_SKIP() << "a damaged file is SQLite's case";
   {
     std::ofstream f(dir_.path() + "/index.db");
     f << std::string(8192, 'x');
   }
-  auto db = OpenSqlite({.path = dir_.path() + "/index.db"});
+  auto db = OpenDb();
   if (db.ok()) {
     auto s = IndexStore::Open(std::move(db).value());
     ASSERT_FALSE(s.ok());
@@ -142,7 +161,7 @@ TEST_F(StoreTest, AFileThatIsNotAnIndexIsDataLoss) {
   }
 }
 
-TEST_F(StoreTest, UpsertsKeepInodePrefixesAndReportWhatChanged) {
+TEST_P(StoreTest, UpsertsKeepInodePrefixesAndReportWhatChanged) {
   auto s = Open();
   ASSERT_TRUE(s);
   std::vector<ChangeRecord> changes;
@@ -176,7 +195,7 @@ TEST_F(StoreTest, UpsertsKeepInodePrefixesAndReportWhatChanged) {
   EXPECT_EQ((*by_ino)->id, "a1");
 }
 
-TEST_F(StoreTest, TwoMediaSwappingNamesInOneBatchBothArrive) {
+TEST_P(StoreTest, TwoMediaSwappingNamesInOneBatchBothArrive) {
   auto s = Open();
   ASSERT_TRUE(s);
   ASSERT_TRUE(Upsert(*s, {Video("a1", "one"), Video("b2", "two")}).ok());
@@ -185,7 +204,7 @@ TEST_F(StoreTest, TwoMediaSwappingNamesInOneBatchBothArrive) {
   EXPECT_EQ((*s->MediaByName(MediaKind::kVideo, "one"))->id, "b2");
 }
 
-TEST_F(StoreTest, AnInodePrefixCollisionIsProbedAway) {
+TEST_P(StoreTest, AnInodePrefixCollisionIsProbedAway) {
   auto s = Open();
   ASSERT_TRUE(s);
   // A medium already holds the prefix b2 would hash to.
@@ -204,7 +223,7 @@ TEST_F(StoreTest, AnInodePrefixCollisionIsProbedAway) {
   EXPECT_LT(b, 1ULL << 48);
 }
 
-TEST_F(StoreTest, AClashingNameGetsTheIdAppendedNeverLost) {
+TEST_P(StoreTest, AClashingNameGetsTheIdAppendedNeverLost) {
   auto s = Open();
   ASSERT_TRUE(s);
   ASSERT_TRUE(Upsert(*s, {Video("a1", "same")}).ok());
@@ -217,7 +236,7 @@ TEST_F(StoreTest, AClashingNameGetsTheIdAppendedNeverLost) {
   EXPECT_EQ(changes[0].new_name, "same [b2]");
 }
 
-TEST_F(StoreTest, PagesFollowNameOrderAndOffsetsSkip) {
+TEST_P(StoreTest, PagesFollowNameOrderAndOffsetsSkip) {
   auto s = Open();
   ASSERT_TRUE(s);
   std::vector<MediaRecord> batch;
@@ -250,7 +269,7 @@ TEST_F(StoreTest, PagesFollowNameOrderAndOffsetsSkip) {
   EXPECT_EQ(*s->CountMedia(MediaKind::kAudio), 1);
 }
 
-TEST_F(StoreTest, CreationRangesCountAndSplit) {
+TEST_P(StoreTest, CreationRangesCountAndSplit) {
   auto s = Open();
   ASSERT_TRUE(s);
   std::vector<MediaRecord> batch;
@@ -265,7 +284,7 @@ TEST_F(StoreTest, CreationRangesCountAndSplit) {
   EXPECT_FALSE(s->NewestModification(MediaKind::kImage)->has_value());
 }
 
-TEST_F(StoreTest, DeletingAMediumDropsItsDetailsAndObjects) {
+TEST_P(StoreTest, DeletingAMediumDropsItsDetailsAndObjects) {
   auto s = Open();
   ASSERT_TRUE(s);
   ASSERT_TRUE(Upsert(*s, {Video("a1", "Alpha [a1]"), Video("b2", "Beta [b2]")}).ok());
@@ -297,7 +316,7 @@ TEST_F(StoreTest, DeletingAMediumDropsItsDetailsAndObjects) {
   EXPECT_TRUE(s->Details("b2")->has_value());
 }
 
-TEST_F(StoreTest, AnUncommittedWriterLeavesNoTrace) {
+TEST_P(StoreTest, AnUncommittedWriterLeavesNoTrace) {
   auto s = Open();
   ASSERT_TRUE(s);
   {
@@ -310,7 +329,7 @@ TEST_F(StoreTest, AnUncommittedWriterLeavesNoTrace) {
   EXPECT_FALSE(s->GetMeta("k")->has_value());
 }
 
-TEST_F(StoreTest, ApplyingAStageAddsRemovesAndRenamesInOneStep) {
+TEST_P(StoreTest, ApplyingAStageAddsRemovesAndRenamesInOneStep) {
   auto s = Open();
   ASSERT_TRUE(s);
   std::vector<ChangeRecord> changes;
@@ -361,7 +380,7 @@ TEST_F(StoreTest, ApplyingAStageAddsRemovesAndRenamesInOneStep) {
   EXPECT_EQ(*s->CountMedia(MediaKind::kVideo), 3);
 }
 
-TEST_F(StoreTest, ApplyingAStageSettlesTwiceListedMediaAndSharedPrefixesAndNames) {
+TEST_P(StoreTest, ApplyingAStageSettlesTwiceListedMediaAndSharedPrefixesAndNames) {
   auto s = Open();
   ASSERT_TRUE(s);
   {
@@ -404,7 +423,7 @@ TEST_F(StoreTest, ApplyingAStageSettlesTwiceListedMediaAndSharedPrefixesAndNames
   EXPECT_EQ(*s->CountStaged(MediaKind::kVideo), 0);
 }
 
-TEST_F(StoreTest, TheChangeLogNumbersAndTrims) {
+TEST_P(StoreTest, TheChangeLogNumbersAndTrims) {
   auto s = Open();
   ASSERT_TRUE(s);
   for (int round = 0; round < 3; ++round) {
@@ -428,7 +447,7 @@ TEST_F(StoreTest, TheChangeLogNumbersAndTrims) {
 
 // A process killed (SIGKILL) at any moment of a large write leaves the
 // index as it was or as the write made it, never in between.
-TEST_F(StoreTest, AKillDuringAWriteLeavesTheOldOrTheNewState) {
+TEST_P(StoreTest, AKillDuringAWriteLeavesTheOldOrTheNewState) {
   auto s = Open();
   ASSERT_TRUE(s);
   std::vector<MediaRecord> old;
@@ -442,7 +461,7 @@ TEST_F(StoreTest, AKillDuringAWriteLeavesTheOldOrTheNewState) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       close(pipefd[0]);
-      auto db = OpenSqlite({.path = dir_.path() + "/index.db"});
+      auto db = OpenDb();
       auto st = IndexStore::Open(std::move(db).value());
       if (!st.ok()) _exit(3);
       // Rewrites every medium and adds as many, in one transaction; says

@@ -1,4 +1,5 @@
-// The sync engine over a fake VOD API and a real SQLite index: what a full
+// The sync engine over a fake VOD API and a real index, on each engine
+// (SQLite, and PostgreSQL in a throw-away cluster: TEST_P): what a full
 // listing costs, what an unchanged, a changed and a shrunk library cost,
 // resuming a killed listing, images past 5,000, categories, by-id, the
 // change log handed to listeners, and a service that never ends a listing.
@@ -11,6 +12,7 @@
 #include <set>
 
 #include "support/fakes.h"
+#include "support/services.h"
 #include "support/temp_dir.h"
 #include "vodfs/util/strings.h"
 
@@ -45,9 +47,12 @@ std::string Id(int i) {
   return buf;
 }
 
-class SyncerTest : public ::testing::Test {
+class SyncerTest : public ::testing::TestWithParam<index::Engine> {
  protected:
-  void SetUp() override { io_.Start(); }
+  void SetUp() override {
+    if (GetParam() == index::Engine::kPostgres) url_ = testing::PostgresServer::Shared().CreateDatabase();
+    io_.Start();
+  }
 
   void AddVideos(int n, int from = 0, const std::string& type = "video") {
     for (int i = from; i < from + n; ++i) {
@@ -76,8 +81,9 @@ class SyncerTest : public ::testing::Test {
   }
 
   std::unique_ptr<index::IndexStore> OpenStore() {
-    auto db = index::OpenSqlite({.path = dir_.path() + "/index.db"});
-    EXPECT_TRUE(db.ok());
+    auto db = GetParam() == index::Engine::kPostgres ? index::OpenPostgres({.conninfo = url_})
+                                                     : index::OpenSqlite({.path = dir_.path() + "/index.db"});
+    EXPECT_TRUE(db.ok()) << db.error().ToString();
     auto s = index::IndexStore::Open(std::move(db).value());
     EXPECT_TRUE(s.ok()) << s.error().ToString();
     return std::move(s).value();
@@ -92,6 +98,7 @@ class SyncerTest : public ::testing::Test {
   int Calls() { return api_.total_calls(); }
 
   TempDir dir_;
+  std::string url_;
   FakeOrigin origin_;
   FakeVodApi api_{origin_};
   FakeClock clock_{kBase + 10000000};
@@ -99,7 +106,12 @@ class SyncerTest : public ::testing::Test {
   Recorder recorder_;
 };
 
-TEST_F(SyncerTest, AFirstSyncListsEverythingAtTheMinimumOfCalls) {
+INSTANTIATE_TEST_SUITE_P(Engines, SyncerTest, ::testing::Values(index::Engine::kSqlite, index::Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<index::Engine>& i) {
+                           return i.param == index::Engine::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+TEST_P(SyncerTest, AFirstSyncListsEverythingAtTheMinimumOfCalls) {
   AddVideos(2345);
   AddVideos(30, 5000, "audio");
   auto store = OpenStore();
@@ -126,7 +138,7 @@ TEST_F(SyncerTest, AFirstSyncListsEverythingAtTheMinimumOfCalls) {
   EXPECT_EQ(syncer->Stats().generation, 1);
 }
 
-TEST_F(SyncerTest, AnUnchangedLibraryCostsAHandfulOfCalls) {
+TEST_P(SyncerTest, AnUnchangedLibraryCostsAHandfulOfCalls) {
   AddVideos(3000);
   auto store = OpenStore();
   auto syncer = MakeSyncer(*store);
@@ -142,7 +154,7 @@ TEST_F(SyncerTest, AnUnchangedLibraryCostsAHandfulOfCalls) {
   EXPECT_EQ(syncer->Stats().syncs, 2);
 }
 
-TEST_F(SyncerTest, ModifiedAndNewMediaAreFoundByTheirTimesAndRenamesMove) {
+TEST_P(SyncerTest, ModifiedAndNewMediaAreFoundByTheirTimesAndRenamesMove) {
   AddVideos(2000);
   auto store = OpenStore();
   auto syncer = MakeSyncer(*store);
@@ -178,7 +190,7 @@ TEST_F(SyncerTest, ModifiedAndNewMediaAreFoundByTheirTimesAndRenamesMove) {
   EXPECT_EQ(by_id[Id(100000)].op, ChangeRecord::Op::kAdd);
 }
 
-TEST_F(SyncerTest, DeletionsAreFoundByPartitionCountsWithoutListingEverything) {
+TEST_P(SyncerTest, DeletionsAreFoundByPartitionCountsWithoutListingEverything) {
   AddVideos(20000);
   auto store = OpenStore();
   SyncOptions o;
@@ -205,7 +217,7 @@ TEST_F(SyncerTest, DeletionsAreFoundByPartitionCountsWithoutListingEverything) {
   EXPECT_GT(cost, 7);
 }
 
-TEST_F(SyncerTest, AKilledFullListingResumesWhereItStoppedAndServesTheOldStateMeanwhile) {
+TEST_P(SyncerTest, AKilledFullListingResumesWhereItStoppedAndServesTheOldStateMeanwhile) {
   AddVideos(1000);
   auto store = OpenStore();
   {
@@ -236,7 +248,7 @@ TEST_F(SyncerTest, AKilledFullListingResumesWhereItStoppedAndServesTheOldStateMe
   EXPECT_EQ(*store->CountStaged(MediaKind::kVideo), 0);
 }
 
-TEST_F(SyncerTest, ImagesPastFiveThousandAreListedByPartitions) {
+TEST_P(SyncerTest, ImagesPastFiveThousandAreListedByPartitions) {
   AddImages(12000);
   auto store = OpenStore();
   auto syncer = MakeSyncer(*store);
@@ -259,7 +271,7 @@ TEST_F(SyncerTest, ImagesPastFiveThousandAreListedByPartitions) {
   EXPECT_EQ(*store->CountMedia(MediaKind::kImage), 11999);
 }
 
-TEST_F(SyncerTest, CategoriesAreWalkedWhenTheirFirstLevelChanges) {
+TEST_P(SyncerTest, CategoriesAreWalkedWhenTheirFirstLevelChanges) {
   AddVideos(10);
   api_.SetCategories({{1, "Sports", 0, -1, 0, ""}, {11, "Football", 1, 1, 0, ""}, {111, "2024", 2, 11, 0, ""},
                       {2, "News", 0, -1, 0, ""}});
@@ -285,7 +297,7 @@ TEST_F(SyncerTest, CategoriesAreWalkedWhenTheirFirstLevelChanges) {
   EXPECT_TRUE(announced);
 }
 
-TEST_F(SyncerTest, ByIdResolvesWithOneCallAndRemembers) {
+TEST_P(SyncerTest, ByIdResolvesWithOneCallAndRemembers) {
   AddVideos(5);
   AddImages(2);
   auto store = OpenStore();
@@ -311,7 +323,7 @@ TEST_F(SyncerTest, ByIdResolvesWithOneCallAndRemembers) {
   EXPECT_FALSE(syncer->Complete());
 }
 
-TEST_F(SyncerTest, AFollowerReceivesTheChangesAnotherProcessCommitted) {
+TEST_P(SyncerTest, AFollowerReceivesTheChangesAnotherProcessCommitted) {
   AddVideos(100);
   auto store = OpenStore();
   auto leader = MakeSyncer(*store);
@@ -339,7 +351,7 @@ TEST_F(SyncerTest, AFollowerReceivesTheChangesAnotherProcessCommitted) {
   EXPECT_TRUE(follower_changes.Take().empty());
 }
 
-TEST_F(SyncerTest, AnIndexOfAnotherLibraryIsListedAgainNotMixed) {
+TEST_P(SyncerTest, AnIndexOfAnotherLibraryIsListedAgainNotMixed) {
   AddVideos(20);
   auto store = OpenStore();
   {
@@ -352,7 +364,7 @@ TEST_F(SyncerTest, AnIndexOfAnotherLibraryIsListedAgainNotMixed) {
   EXPECT_FALSE(other->Complete());
 }
 
-TEST_F(SyncerTest, AServiceRepeatingOnePageFailsTheSyncInsteadOfLooping) {
+TEST_P(SyncerTest, AServiceRepeatingOnePageFailsTheSyncInsteadOfLooping) {
   AddVideos(500);
   api_.RepeatPages(true);
   auto store = OpenStore();

@@ -1,0 +1,214 @@
+// A fleet mounted for real: several vodfs on this machine sharing one index
+// on PostgreSQL (a throw-away cluster of this test), against the emulator.
+// One syncs for all, every mount shows the same tree, a change reaches
+// every mount, a medium's details are fetched once for the fleet, the
+// syncing mount killed is replaced, and the database's password appears in
+// no log and no stats.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/mount_env.h"
+#include "support/process.h"
+#include "support/services.h"
+#include "vodfs/util/strings.h"
+
+namespace vodfs::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+#define SKIP_WITHOUT_FUSE()                                                            \
+  do {                                                                                 \
+    if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why; \
+  } while (0)
+
+json Stats(const std::string& mnt) {
+  std::ifstream in(mnt + "/.vodfs/stats");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return json::parse(ss.str(), nullptr, false);
+}
+
+int64_t Calls(EmulatorProcess& e, const std::string& op) {
+  json c = e.Control("GET", "/counters");
+  return c["api"]["calls"].value(op, int64_t{0});
+}
+
+template <typename F>
+bool Eventually(F pred, double seconds) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+size_t Count(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) ++n;
+  return ec ? 0 : n;
+}
+
+// Names, inode numbers and sizes of the entries of `dir`.
+std::map<std::string, std::pair<ino_t, off_t>> Listing(const std::string& dir) {
+  std::map<std::string, std::pair<ino_t, off_t>> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    struct stat st {};
+    if (lstat(e.path().c_str(), &st) == 0) out[e.path().filename().string()] = {st.st_ino, st.st_size};
+  }
+  return out;
+}
+
+bool HasEntryStartingWith(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (str::StartsWith(it->path().filename().string(), prefix)) return true;
+  }
+  return false;
+}
+
+bool IsLeader(const std::string& mnt) {
+  const json s = Stats(mnt);
+  return s.is_object() && s["index"].value("leader", false);
+}
+
+std::vector<std::string> Vodfs(std::vector<std::string> args) {
+  args.insert(args.begin(), BuildPath("mount/vodfs"));
+  return args;
+}
+
+TEST(FleetMountTest, OneSyncForAllTheSameTreeEverywhereAndChangesReachEveryMount) {
+  SKIP_WITHOUT_FUSE();
+  PostgresServer& pg = PostgresServer::Shared();
+  const std::string url = pg.CreateDatabase();
+  EmulatorProcess emulator({"--synthetic", "40", "--synthetic-size", "8K"});
+  std::vector<std::unique_ptr<VodfsMount>> mounts;
+  for (int i = 0; i < 3; ++i) {
+    mounts.push_back(std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url}));
+    ASSERT_TRUE(Eventually([&] { return Count(*mounts.back() / "videos") == 40; }, 60))
+        << mounts.back()->LogText();
+  }
+  int leaders = 0;
+  for (auto& m : mounts) leaders += IsLeader(m->path()) ? 1 : 0;
+  EXPECT_EQ(leaders, 1);
+  for (auto& m : mounts) {
+    if (IsLeader(m->path())) continue;
+    EXPECT_EQ(Stats(m->path())["index"].value("api_calls", -1), 0) << "a mount that does not sync lists nothing";
+  }
+  // The same tree on every mount (names, inode numbers, sizes).
+  const auto first = Listing(*mounts[0] / "videos");
+  for (auto& m : mounts) EXPECT_EQ(Listing(*m / "videos"), first);
+  // A medium's details are fetched once for the fleet: one mount opens
+  // every directory, the others then find them in the index.
+  for (const auto& [name, meta] : first) Count(*mounts[0] / ("videos/" + name));
+  const int64_t details = Calls(emulator, "GetPlayInfo") + Calls(emulator, "GetMezzanineInfo");
+  for (size_t i = 1; i < mounts.size(); ++i) {
+    for (const auto& [name, meta] : first) {
+      EXPECT_EQ(Listing(*mounts[i] / ("videos/" + name)), Listing(*mounts[0] / ("videos/" + name))) << name;
+    }
+  }
+  EXPECT_EQ(Calls(emulator, "GetPlayInfo") + Calls(emulator, "GetMezzanineInfo"), details);
+  // A change: `vodfs index sync` asks the syncing mount; every mount sees it.
+  emulator.Control("POST", "/library/changes",
+                   json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Fresh clip"}}}));
+  auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--index", url}), DemoCredentials(), 60);
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  for (auto& m : mounts) {
+    EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(*m / "videos", "Fresh clip ["); }, 15))
+        << m->LogText();
+    EXPECT_EQ(Count(*m / "videos"), 41u);
+  }
+  // The password: in no log, no stats, no output.
+  EXPECT_EQ(sync.out.find(pg.password()), std::string::npos);
+  EXPECT_EQ(sync.err.find(pg.password()), std::string::npos);
+  for (auto& m : mounts) {
+    const json s = Stats(m->path());
+    EXPECT_NE(s["index"].value("path", "").find("<redacted>"), std::string::npos) << s["index"].dump();
+    EXPECT_EQ(s.dump().find(pg.password()), std::string::npos);
+    EXPECT_EQ(m->LogText().find(pg.password()), std::string::npos);
+  }
+}
+
+TEST(FleetMountTest, WhenTheSyncingMountIsKilledAnotherSyncsWithin30Seconds) {
+  SKIP_WITHOUT_FUSE();
+  const std::string url = PostgresServer::Shared().CreateDatabase();
+  EmulatorProcess emulator({"--synthetic", "30", "--synthetic-size", "8K"});
+  auto a = std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url});
+  ASSERT_TRUE(Eventually([&] { return Count(*a / "videos") == 30; }, 60)) << a->LogText();
+  auto b = std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url});
+  ASSERT_TRUE(Eventually([&] { return Count(*b / "videos") == 30; }, 60)) << b->LogText();
+  VodfsMount* leader = IsLeader(a->path()) ? a.get() : b.get();
+  VodfsMount* survivor = leader == a.get() ? b.get() : a.get();
+  ASSERT_TRUE(IsLeader(leader->path()));
+  ASSERT_FALSE(IsLeader(survivor->path()));
+  leader->process().Signal(SIGKILL);
+  // The survivor serves throughout and takes over.
+  const auto t0 = Clock::now();
+  int errors = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        if (Count(*survivor / "videos") != 30) ++errors;
+        return IsLeader(survivor->path());
+      },
+      35))
+      << survivor->LogText();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(30));
+  EXPECT_EQ(errors, 0);
+  emulator.Control("POST", "/library/changes",
+                   json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "After failover"}}}));
+  auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--index", url}), DemoCredentials(), 60);
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(*survivor / "videos", "After failover ["); }, 15));
+}
+
+// The database stops under a mount and starts again: the mount stays up, a
+// file opened before keeps reading right, and once the database is back
+// the mount lists and follows changes again, with no remount.
+TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
+  SKIP_WITHOUT_FUSE();
+  PostgresServer pg;  // its own cluster: this test stops it
+  const std::string url = pg.CreateDatabase();
+  EmulatorProcess emulator({"--synthetic", "20", "--synthetic-size", "64K"});
+  VodfsMount m(emulator.api(), {"--index", url});
+  ASSERT_TRUE(Eventually([&] { return Count(m / "videos") == 20; }, 60)) << m.LogText();
+  std::string file;
+  for (const auto& e : fs::recursive_directory_iterator(m / "videos")) {
+    if (e.is_regular_file() && e.path().filename().string().rfind("source.", 0) == 0) {
+      file = e.path().string();
+      break;
+    }
+  }
+  ASSERT_FALSE(file.empty());
+  const std::string before = Sha256Sum(file);
+  std::ifstream open_file(file, std::ios::binary);
+  ASSERT_TRUE(open_file.good());
+  pg.Stop();
+  std::stringstream bytes;
+  bytes << open_file.rdbuf();
+  EXPECT_EQ(bytes.str().size(), static_cast<size_t>(fs::file_size(file)));
+  EXPECT_TRUE(m.process().Running());
+  pg.Start();
+  emulator.Control("POST", "/library/changes",
+                   json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Back again"}}}));
+  auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--index", url}), DemoCredentials(), 60);
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(m / "videos", "Back again ["); }, 30)) << m.LogText();
+  EXPECT_EQ(Sha256Sum(file), before);
+  EXPECT_EQ(m.LogText().find(pg.password()), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vodfs::testing
