@@ -28,11 +28,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-#define SKIP_WITHOUT_FUSE()                                                            \
-  do {                                                                                 \
-    if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 json Stats(const std::string& mnt) {
   std::ifstream in(mnt + "/.vodfs/stats");
   std::stringstream ss;
@@ -91,7 +86,7 @@ std::vector<std::string> Vodfs(std::vector<std::string> args) {
 }
 
 TEST(FleetMountTest, OneSyncForAllTheSameTreeEverywhereAndChangesReachEveryMount) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   PostgresServer& pg = PostgresServer::Shared();
   const std::string url = pg.CreateDatabase();
   EmulatorProcess emulator({"--synthetic", "40", "--synthetic-size", "8K"});
@@ -143,7 +138,7 @@ TEST(FleetMountTest, OneSyncForAllTheSameTreeEverywhereAndChangesReachEveryMount
 }
 
 TEST(FleetMountTest, WhenTheSyncingMountIsKilledAnotherSyncsWithin30Seconds) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   const std::string url = PostgresServer::Shared().CreateDatabase();
   EmulatorProcess emulator({"--synthetic", "30", "--synthetic-size", "8K"});
   auto a = std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url});
@@ -178,7 +173,7 @@ TEST(FleetMountTest, WhenTheSyncingMountIsKilledAnotherSyncsWithin30Seconds) {
 // file opened before keeps reading right, and once the database is back
 // the mount lists and follows changes again, with no remount.
 TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
-  SKIP_WITHOUT_FUSE();
+  VODFS_SKIP_WITHOUT_FUSE();
   PostgresServer pg;  // its own cluster: this test stops it
   const std::string url = pg.CreateDatabase();
   EmulatorProcess emulator({"--synthetic", "20", "--synthetic-size", "64K"});

@@ -145,8 +145,9 @@ TEST_P(StoreTest, AFailingMigrationLeavesTheIndexAtItsVersion) {
   EXPECT_TRUE(s->MediaById("a1").ok());
 }
 
-TEST_P(StoreTest, AFileThatIsNotAnIndexIsDataLoss) {
-  if (GetParam() != Engine::kSqlite) GTEST_SKIP() << "a damaged file is SQLite's case";
+// A damaged file is SQLite's case: a PostgreSQL index is no file.
+class SqliteStoreTest : public StoreTest {};
+TEST_P(SqliteStoreTest, AFileThatIsNotAnIndexIsDataLoss) {
   {
     std::ofstream f(dir_.path() + "/index.db");
     f << std::string(8192, 'x');
@@ -160,6 +161,8 @@ TEST_P(StoreTest, AFileThatIsNotAnIndexIsDataLoss) {
     EXPECT_EQ(db.code(), ErrorCode::kDataLoss) << db.error().ToString();
   }
 }
+INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, ::testing::Values(Engine::kSqlite),
+                         [](const ::testing::TestParamInfo<Engine>&) { return "Sqlite"; });
 
 TEST_P(StoreTest, UpsertsKeepInodePrefixesAndReportWhatChanged) {
   auto s = Open();
