@@ -36,6 +36,10 @@ std::string FindDeb(const std::string& dir, const std::string& package) {
 constexpr const char* kMountScript = R"sh(set -eu
 root=$1 mnt=$2 conf=$3 fstab=$4
 mount --bind "$root/sbin" /usr/sbin
+# mount(8) may hand its helpers a PATH of its own: the package's binaries
+# are put where mount.vodfs looks for an installed vodfs (in this private
+# namespace only).
+mount --bind "$root/usr/bin" /usr/local/bin
 export PATH="$root/usr/bin:/usr/bin:/bin"
 trap 'umount -l "$mnt" 2>/dev/null || true' EXIT
 echo "vodfs=$(command -v vodfs)"
