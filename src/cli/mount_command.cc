@@ -28,6 +28,8 @@
 #include "vodfs/fetch/version_table.h"
 #include "vodfs/ns/namespace.h"
 #include "vodfs/read/reader.h"
+#include "vodfs/shared_cache/fleet_tier.h"
+#include "vodfs/shared_cache/memcached_tier.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/resolve/vod_resolver.h"
 #include "vodfs/sync/syncer.h"
@@ -145,12 +147,20 @@ int RunMount(const Options& in) {
       VODFS_LOG(kWarn) << "no disk cache: " << d.error().message;
     }
   }
+  // A fleet's shared block tier, behind this machine's disk tier.
+  std::unique_ptr<shared_cache::MemcachedTier> shared;
+  std::unique_ptr<shared_cache::FleetTier> fleet_tier;
   if (!o.shared_cache.empty()) {
-    // The shared tier is validated (above) but not yet behind the disk
-    // tier of the read path: say so rather than let it look in use.
-    std::cerr << "vodfs: warning: shared-cache is not used by reads yet (docs/DEPLOYMENT.md)\n";
-    VODFS_LOG(kWarn) << "shared-cache is set but not used by reads yet";
+    auto mo = shared_cache::ParseMemcachedUrl(o.shared_cache);
+    if (!mo.ok()) return Fail("shared-cache: " + mo.error().message);
+    auto t = shared_cache::MemcachedTier::Open(*mo);
+    if (!t.ok()) return Fail("cannot use the shared cache " + o.shared_cache + ": " + t.error().message);
+    shared = std::move(t).value();
+    fleet_tier = std::make_unique<shared_cache::FleetTier>(disk.get(), disk.get(), *shared);
+    VODFS_LOG(kInfo) << "Blocks are shared with the fleet on " << shared->Describe();
   }
+  cache::SecondTier* second = fleet_tier ? static_cast<cache::SecondTier*>(fleet_tier.get()) : disk.get();
+  cache::VersionStore* versions_kept = fleet_tier ? static_cast<cache::VersionStore*>(fleet_tier.get()) : disk.get();
   cache::BlockCache cache(budget, shards);
 
   // The library index: what the tree is served from.
@@ -197,7 +207,7 @@ int RunMount(const Options& in) {
   rdo.ahead.max_parallel = static_cast<uint64_t>(o.max_parallel_fetches);
   rdo.readahead = o.readahead_max > 0;
   core::NamespaceEvents reader_events(names);
-  read::Reader reader(fetcher, versions, cache, disk.get(), disk.get(), &readahead, reader_events, rdo);
+  read::Reader reader(fetcher, versions, cache, second, versions_kept, &readahead, reader_events, rdo);
   core::VodFs fs(names, reader, co);
 
   fusefs::FuseOpLatencies latencies;
@@ -211,6 +221,7 @@ int RunMount(const Options& in) {
   sources.broker = &broker;
   sources.cache = &cache;
   sources.disk = disk.get();
+  sources.shared = shared.get();
   sources.fs = &fs;
   sources.reader = &reader;
   sources.names = &names;

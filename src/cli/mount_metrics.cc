@@ -34,6 +34,11 @@ MountSnapshot TakeSnapshot(const MountSources& s) {
     m.disk_dir = s.disk->options().dir;
     m.disk = s.disk->Stats();
   }
+  if (s.shared) {
+    m.shared_enabled = true;
+    m.shared_servers = s.shared->Describe();
+    m.shared = s.shared->Stats();
+  }
   if (s.fs) m.reads = s.fs->Stats();
   if (s.reader) m.reader = s.reader->Stats();
   if (s.names) m.names = s.names->Stats();
@@ -127,7 +132,17 @@ std::string StatsJson(const MountSnapshot& s) {
           {"abandoned", s.memory.abandoned},
           {"evictions", s.memory.evictions},
           {"pinned_bytes", s.memory.pinned_bytes}}},
-        {"disk", disk}}},
+        {"disk", disk},
+        {"shared",
+         s.shared_enabled ? json{{"enabled", true},
+                                 {"servers", s.shared_servers},
+                                 {"hits", s.shared.hits},
+                                 {"misses", s.shared.misses},
+                                 {"rejected", s.shared.rejected},
+                                 {"errors", s.shared.errors},
+                                 {"puts", s.shared.puts},
+                                 {"put_errors", s.shared.put_errors}}
+                          : json{{"enabled", false}}}}},
       {"reads",
        {{"opens", s.reads.opens},
         {"reads", s.reads.reads},
@@ -255,9 +270,11 @@ std::string PrometheusText(const MountSnapshot& s) {
   w.Family("vodfs_cache_hits_total", "counter", "Blocks found in the cache, by tier.");
   w.Sample("vodfs_cache_hits_total", s.memory.hits, {{"tier", "memory"}});
   w.Sample("vodfs_cache_hits_total", s.disk.hits, {{"tier", "disk"}});
+  if (s.shared_enabled) w.Sample("vodfs_cache_hits_total", s.shared.hits, {{"tier", "shared"}});
   w.Family("vodfs_cache_misses_total", "counter", "Blocks not found, by tier.");
   w.Sample("vodfs_cache_misses_total", s.memory.misses, {{"tier", "memory"}});
   w.Sample("vodfs_cache_misses_total", s.disk.misses, {{"tier", "disk"}});
+  if (s.shared_enabled) w.Sample("vodfs_cache_misses_total", s.shared.misses, {{"tier", "shared"}});
   w.Family("vodfs_cache_evictions_total", "counter", "Evictions, by tier (blocks from memory, extents from disk).");
   w.Sample("vodfs_cache_evictions_total", s.memory.evictions, {{"tier", "memory"}});
   w.Sample("vodfs_cache_evictions_total", s.disk.evictions, {{"tier", "disk"}});

@@ -20,6 +20,7 @@
 #include "vodfs/http/http_server.h"
 #include "vodfs/ns/namespace.h"
 #include "vodfs/read/reader.h"
+#include "vodfs/shared_cache/memcached_tier.h"
 #include "vodfs/resolve/url_broker.h"
 #include "vodfs/sync/syncer.h"
 #include "vodfs/util/metrics.h"
@@ -42,6 +43,9 @@ struct MountSnapshot {
   bool disk_enabled = false;
   std::string disk_dir;
   cache::DiskStats disk;
+  bool shared_enabled = false;
+  std::string shared_servers;
+  shared_cache::SharedCacheStats shared;
   core::CoreStats reads;
   read::ReaderStats reader;
   ns::NsStats names;
@@ -64,6 +68,7 @@ struct MountSources {
   const resolve::UrlBroker* broker = nullptr;
   const cache::BlockCache* cache = nullptr;
   const cache::DiskTier* disk = nullptr;
+  const shared_cache::MemcachedTier* shared = nullptr;
   const core::VodFs* fs = nullptr;
   const read::Reader* reader = nullptr;
   const ns::Namespace* names = nullptr;

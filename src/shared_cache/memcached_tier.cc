@@ -287,6 +287,12 @@ MemcachedTier::Claim& MemcachedTier::Claim::operator=(Claim&& o) noexcept {
   return *this;
 }
 
+void MemcachedTier::Erase(const std::string& object, uint64_t index) {
+  const std::string key = MemcachedKey(object, index);
+  Conn c = Take();
+  if (c.get()) (void)memcached_delete(c.get(), key.data(), key.size(), 0);
+}
+
 void MemcachedTier::Claim::Release() {
   if (!tier_) return;
   MemcachedTier* t = tier_;

@@ -19,6 +19,7 @@
 #include "support/mount_env.h"
 #include "support/process.h"
 #include "support/services.h"
+#include "support/temp_dir.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::testing {
@@ -203,6 +204,42 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(m / "videos", "Back again ["); }, 30)) << m.LogText();
   EXPECT_EQ(Sha256Sum(file), before);
   EXPECT_EQ(m.LogText().find(pg.password()), std::string::npos);
+}
+
+// Two mounts of one library share a memcached: what one fetched from the
+// origin the other reads from memcached, byte for byte, and a damaged
+// object is dropped from memcached as well as from the disk.
+TEST(FleetMountTest, ASecondMountReadsWhatTheFirstFetchedFromTheSharedCache) {
+  VODFS_SKIP_WITHOUT_FUSE();
+  MemcachedServer mc;
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "16M", "--exact-sizes"});
+  const json media = emulator.Control("GET", "/media?index=0");
+  const std::string expected =
+      emulator.Control("GET", "/asset?sha256=1&key=" + str::PercentEncode(media["source_key"].get<std::string>()))["sha256"];
+  const std::string shared = "memcached://" + mc.Address();
+  auto source_of = [&](const VodfsMount& m) {
+    for (const auto& e : fs::recursive_directory_iterator(m.path() + "/videos")) {
+      if (e.path().filename() == "source.mp4") return e.path().string();
+    }
+    return std::string();
+  };
+  TempDir cache_a, cache_b;
+  VodfsMount a(emulator.api(), {"--cache-dir", cache_a.path(), "--shared-cache", shared});
+  VodfsMount b(emulator.api(), {"--cache-dir", cache_b.path(), "--shared-cache", shared});
+  const std::string src_a = source_of(a), src_b = source_of(b);
+  ASSERT_FALSE(src_a.empty());
+  ASSERT_FALSE(src_b.empty());
+  ASSERT_EQ(Sha256Sum(src_a), expected);
+  const json sent_before = emulator.Control("GET", "/counters")["media"];
+  ASSERT_EQ(Sha256Sum(src_b), expected);
+  const json sent_after = emulator.Control("GET", "/counters")["media"];
+  const json stats_b = Stats(b.path());
+  EXPECT_GE(stats_b["cache"]["shared"]["hits"].get<uint64_t>(), 200u) << stats_b["cache"]["shared"].dump();
+  // B fetched the head itself (its first answer names the version it
+  // pins, about 1.7 MiB with the MP4 tail) and read the rest of the 16 MiB
+  // from memcached.
+  EXPECT_LT(sent_after["bytes_served"].get<uint64_t>() - sent_before["bytes_served"].get<uint64_t>(), 2u << 20)
+      << sent_before.dump() << " -> " << sent_after.dump();
 }
 
 }  // namespace

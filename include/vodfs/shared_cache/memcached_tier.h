@@ -97,6 +97,9 @@ class MemcachedTier {
   // bytes: it is checked by whoever gets it).
   void Put(const std::string& object, uint64_t index, const cache::Block& block);
 
+  // Forgets the block (best effort): its object did not verify.
+  void Erase(const std::string& object, uint64_t index);
+
   // The right to fetch one block from the origin for the fleet, held
   // until destroyed (the claim key is then deleted; it expires by itself
   // after claim_ttl_s if its holder dies).

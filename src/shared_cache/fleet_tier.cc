@@ -1,0 +1,54 @@
+#include "vodfs/shared_cache/fleet_tier.h"
+
+namespace vodfs::shared_cache {
+
+cache::Block FleetTier::Get(const cache::BlockKey& key) {
+  if (local_) {
+    if (cache::Block b = local_->Get(key)) return b;
+  }
+  cache::Block b = shared_.Get(key.object, key.index);
+  if (b && local_) local_->Put(key, b);
+  return b;
+}
+
+std::vector<cache::Block> FleetTier::GetRun(const std::string& object, uint64_t first, uint64_t count) {
+  std::vector<cache::Block> out = local_ ? local_->GetRun(object, first, count) : std::vector<cache::Block>(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    if (out[i]) continue;
+    out[i] = shared_.Get(object, first + i);
+    if (out[i] && local_) local_->Put({object, first + i}, out[i]);
+  }
+  return out;
+}
+
+void FleetTier::Put(const cache::BlockKey& key, const cache::Block& block, const std::function<bool()>& still_valid) {
+  if (local_) local_->Put(key, block, still_valid);
+  // memcached has no notion of the condemnation: checked now, and a block
+  // that slips past it is erased with its object by DropObject.
+  if (!still_valid || still_valid()) shared_.Put(key.object, key.index, block);
+}
+
+std::optional<cache::StoredVersion> FleetTier::Known(const std::string& ref) const {
+  return store_ ? store_->Known(ref) : std::nullopt;
+}
+
+void FleetTier::Describe(const std::string& object, const std::string& ref, const cache::StoredVersion& version) {
+  if (store_) store_->Describe(object, ref, version);
+}
+
+bool FleetTier::Verified(const std::string& object) const { return store_ && store_->Verified(object); }
+
+void FleetTier::MarkVerified(const std::string& object, uint64_t blocks) {
+  if (store_) store_->MarkVerified(object, blocks);
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> FleetTier::BlockCrcs(const std::string& object, uint64_t blocks) const {
+  return store_ ? store_->BlockCrcs(object, blocks) : std::vector<std::pair<uint64_t, uint64_t>>{};
+}
+
+void FleetTier::DropObject(const std::string& object, uint64_t blocks) {
+  if (store_) store_->DropObject(object, blocks);
+  for (uint64_t i = 0; i < blocks; ++i) shared_.Erase(object, i);
+}
+
+}  // namespace vodfs::shared_cache
