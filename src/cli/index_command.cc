@@ -72,12 +72,12 @@ std::string ProgressLine(const nlohmann::json& p) {
 }
 
 // Follows the progress another process writes into the index until its
-// sync ends; returns whether a sync newer than `after` completed.
+// sync ends; returns whether a sync completed since `after` (sync.serial) was read.
 bool Follow(index::IndexStore& store, const std::string& after, std::ostream& err) {
   const bool tty = ::isatty(STDERR_FILENO);
   for (int quiet = 0;;) {
-    auto at = store.GetMeta("sync.at");
-    if (at.ok() && at->value_or("") != after) {
+    auto serial = store.GetMeta("sync.serial");
+    if (serial.ok() && serial->value_or("") != after) {
       if (tty) err << "\n";
       return true;
     }
@@ -195,7 +195,9 @@ int Sync(const Options& o, std::ostream& out, std::ostream& err) {
     err << "vodfs index: " << log::Redact(s.ToString()) << "\n";
     return 1;
   }
-  auto before = store.GetMeta("sync.at");
+  // The count of completed syncs now: following a mount's sync is waiting
+  // for it to move.
+  auto before = store.GetMeta("sync.serial");
   const std::string after = before.ok() ? before->value_or("") : "";
   // Progress on stderr while this process syncs.
   std::atomic<bool> done{false};

@@ -114,7 +114,7 @@ TEST(SyntheticMountTest, MetricsEndpointAgreesWithTheStatsFile) {
   EXPECT_EQ(metrics["vodfs_served_bytes_total"], stats["reads"]["bytes_served"].get<double>());
   EXPECT_EQ(metrics["vodfs_api_calls_total{operation=\"SearchMedia\"}"],
             stats["api"]["calls"]["SearchMedia"].get<double>());
-  EXPECT_GT(metrics["vodfs_http_requests_total{client=\"media\",status=\"206\"}"], 0);
+  EXPECT_GT(metrics["vodfs_http_requests_total{client=\"media\",code=\"206\"}"], 0);
   EXPECT_GE(metrics["vodfs_origin_bytes_total"], 8 << 20);
   EXPECT_GT(metrics["vodfs_fuse_request_duration_seconds_count{op=\"read\"}"], 0);
   EXPECT_GT(metrics["vodfs_fuse_request_duration_seconds_count{op=\"lookup\"}"], 0);
