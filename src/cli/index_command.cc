@@ -72,7 +72,7 @@ std::string ProgressLine(const nlohmann::json& p) {
 }
 
 // Follows the progress another process writes into the index until its
-// sync ends; returns whether a sync completed since `after` (sync.serial) was read.
+// sync ends; returns whether a sync after the one numbered `after` (sync.serial) completed.
 bool Follow(index::IndexStore& store, const std::string& after, std::ostream& err) {
   const bool tty = ::isatty(STDERR_FILENO);
   for (int quiet = 0;;) {
@@ -195,8 +195,6 @@ int Sync(const Options& o, std::ostream& out, std::ostream& err) {
     err << "vodfs index: " << log::Redact(s.ToString()) << "\n";
     return 1;
   }
-  // The count of completed syncs now: following a mount's sync is waiting
-  // for it to move.
   auto before = store.GetMeta("sync.serial");
   const std::string after = before.ok() ? before->value_or("") : "";
   // Progress on stderr while this process syncs.

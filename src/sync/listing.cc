@@ -659,8 +659,8 @@ Status Syncer::Commit(Run& run, bool full) {
   }
   for (auto& c : changes) c.at = run.started;
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.at", std::to_string(clock_.UnixNow())));
-  // Counts completed syncs: a follower (vodfs index sync) waits for it to
-  // move, where sync.at, in seconds, stays the same for two syncs of a second.
+  // Counts completed syncs: two within one second have the same sync.at,
+  // and whoever waits for "the next sync" must still tell them apart.
   VODFS_ASSIGN_OR_RETURN(auto serial, store_.GetMeta("sync.serial"));
   VODFS_RETURN_IF_ERROR(
       w.SetMeta("sync.serial", std::to_string(str::ParseInt64(serial.value_or("0")).value_or(0) + 1)));
