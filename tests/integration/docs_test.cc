@@ -61,5 +61,45 @@ TEST(DocsTest, EverySemanticsPromiseNamesExistingTests) {
   EXPECT_GE(named, 30u);
 }
 
+// Every "--name" of a text; troff's "\-" read as "-" and font escapes dropped.
+std::set<std::string> LongOptions(std::string text) {
+  std::string plain;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '-') {
+      plain.push_back('-');
+      ++i;
+    } else if (text[i] == '\\' && i + 2 < text.size() && text[i + 1] == 'f') {
+      i += 2;
+    } else {
+      plain.push_back(text[i]);
+    }
+  }
+  std::set<std::string> out;
+  for (size_t at = plain.find("--"); at != std::string::npos; at = plain.find("--", at + 2)) {
+    if (at > 0 && (std::isalnum(static_cast<unsigned char>(plain[at - 1])) || plain[at - 1] == '-')) continue;
+    size_t end = at + 2;
+    while (end < plain.size() && (std::islower(static_cast<unsigned char>(plain[end])) ||
+                                  std::isdigit(static_cast<unsigned char>(plain[end])) || plain[end] == '-')) {
+      ++end;
+    }
+    if (end > at + 2) out.insert(plain.substr(at, end - at));
+  }
+  return out;
+}
+
+// The man pages against what the installed binaries print for --help.
+TEST(DocsTest, ManPagesMatchTheBinariesHelp) {
+  for (const auto& [binary, page] : {std::pair<std::string, std::string>{"mount/vodfs", "vodfs.1"},
+                                     {"src/emulator/vodfs-emulator", "vodfs-emulator.1"}}) {
+    auto help = RunProcess({BuildPath(binary), "--help"});
+    ASSERT_EQ(help.exit_code, 0) << binary << ": " << help.err;
+    const std::set<std::string> from_help = LongOptions(help.out);
+    const std::set<std::string> from_man = LongOptions(ReadFile(SourcePath("docs/man/" + page)));
+    ASSERT_GT(from_help.size(), 30u) << binary;
+    for (const auto& o : from_help) EXPECT_TRUE(from_man.count(o)) << binary << " --help has " << o << ", " << page << " not";
+    for (const auto& o : from_man) EXPECT_TRUE(from_help.count(o)) << page << " has " << o << ", " << binary << " --help not";
+  }
+}
+
 }  // namespace
 }  // namespace vodfs::testing

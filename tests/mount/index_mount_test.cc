@@ -274,7 +274,7 @@ TEST(IndexMountTest, ChangesReachTheMountAndTheKernelForgetsWhatChanged) {
                                 {{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Fresh clip"}}}));
   // vodfs index sync asks the mount (which holds the index) to sync now.
   auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--cache_dir", cache.path()}), DemoCredentials(), 60);
-  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err << m.LogText();
   EXPECT_NE(sync.out.find("asked the process that syncs the index"), std::string::npos) << sync.out;
   EXPECT_EQ(Count(m.path() + "/videos"), 40u);  // one gone, one new
   const std::string a_new = dir_of(a_id);

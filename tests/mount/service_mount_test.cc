@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "cli/options.h"
@@ -57,6 +58,22 @@ TEST(ServiceMountTest, ReadyOnceMountedAndStoppingWhenUnmounted) {
   EXPECT_TRUE(IsMounted(m.path())) << "READY=1 came before the mount was usable";
   EXPECT_EQ(m.Unmount(), 0) << m.LogText();
   EXPECT_EQ(notify.Receive(), "STOPPING=1");
+}
+
+TEST(ServiceMountTest, TheUnitsCommandLineMounts) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  // vodfs@.service runs: vodfs --foreground --config /etc/vodfs/%i.conf vod: %f
+  // The SOURCE "vod:" leaves the library to the config file.
+  EmulatorProcess emulator({"--synthetic", "2", "--synthetic-size", "8K"});
+  TempDir dir;
+  dir.Write("instance.conf", "endpoint = " + emulator.api() + "\n");
+  VodfsMount m("vod:", {"--config", dir.path() + "/instance.conf"});
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(m.path() + "/videos"); it != std::filesystem::directory_iterator();
+       ++it) {
+    ++n;
+  }
+  EXPECT_EQ(n, 2u) << m.LogText();
 }
 
 TEST(ServiceMountTest, SigintUnmountsLikeSigterm) {
