@@ -61,7 +61,7 @@ TEST(ServiceMountTest, ReadyOnceMountedAndStoppingWhenUnmounted) {
 }
 
 TEST(ServiceMountTest, TheUnitsCommandLineMounts) {
-  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  VODFS_SKIP_WITHOUT_FUSE();
   // vodfs@.service runs: vodfs --foreground --config /etc/vodfs/%i.conf vod: %f
   // The SOURCE "vod:" leaves the library to the config file.
   EmulatorProcess emulator({"--synthetic", "2", "--synthetic-size", "8K"});
