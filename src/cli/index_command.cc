@@ -44,15 +44,17 @@ bool Exists(const std::string& path) {
 
 // The progress a syncing process left in the index, if one is running.
 struct Running {
-  int64_t pid = 0;
+  int64_t pid = 0;     // on this machine
+  std::string holder;  // "pid 4242", or a mount of another machine of a fleet: "node7 pid 4242"
   nlohmann::json progress;
 };
 
 std::optional<Running> RunningSync(index::IndexStore& store) {
   const int64_t pid = store.db().WriterPid();
-  if (pid == 0) return std::nullopt;
   Running r;
   r.pid = pid;
+  r.holder = pid ? "pid " + std::to_string(pid) : store.db().WriterHolder();
+  if (r.holder.empty()) return std::nullopt;
   auto p = store.GetMeta("sync.progress");
   if (p.ok() && *p) r.progress = nlohmann::json::parse(**p, nullptr, false);
   return r;
@@ -133,7 +135,7 @@ int Status_(const Options& o, std::ostream& out, std::ostream& err) {
     out << "syncing    no process syncs it now\n";
     return 0;
   }
-  out << "syncing    pid " << running->pid << ": " << ProgressLine(running->progress) << "\n";
+  out << "syncing    " << running->holder << ": " << ProgressLine(running->progress) << "\n";
   out.flush();
   if (::isatty(STDERR_FILENO) && running->progress.is_object()) {
     auto at = s.GetMeta("sync.at");

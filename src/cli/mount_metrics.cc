@@ -197,6 +197,7 @@ std::string StatsJson(const MountSnapshot& s) {
         {"leaderships", s.sync.leaderships},
         {"lost_leaderships", s.sync.lost_leaderships},
         {"fenced_syncs", s.sync.fenced_syncs},
+        {"unreachable_since", Iso(s.sync.index_unreachable_since)},
         {"sync",
          {{"running", s.sync_progress.running},
           {"full", s.sync_progress.full},

@@ -399,8 +399,13 @@ class PgDatabase final : public Database {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!c || c->broken()) {
         VODFS_ASSIGN_OR_RETURN(c, Connect(HolderName()));
-        VODFS_RETURN_IF_ERROR(
-            c->Script("SET idle_session_timeout = '" + std::to_string(o_.lock_idle_timeout_s) + "s'"));
+        Status timeout = c->Script("SET idle_session_timeout = '" + std::to_string(o_.lock_idle_timeout_s) + "s'");
+        if (!timeout.ok()) {
+          // PostgreSQL before 14: the lock still works, but a holder that
+          // hangs keeps it until the server's TCP keepalives give up.
+          VODFS_LOG(kWarn) << "The index's server cannot end silent sessions (" << timeout.ToString()
+                           << "): a hung syncing mount is replaced only when TCP gives up on it";
+        }
       }
       bool got = false;
       Status s = c->Run("SELECT pg_try_advisory_lock(?, ?)", {int64_t{kPgLockSpace}, int64_t{kPgSyncLock}},

@@ -2,6 +2,7 @@
 
 #include <libmemcached/memcached.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -103,7 +104,10 @@ Result<MemcachedOptions> ParseMemcachedUrl(std::string_view url) {
     rest = rest.substr(0, q);
   }
   while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  for (const auto& part : str::Split(rest, ',')) {
+  // ',' between servers, or ';' where a comma separates options (-o).
+  std::string servers(rest);
+  std::replace(servers.begin(), servers.end(), ';', ',');
+  for (const auto& part : str::Split(servers, ',')) {
     std::string s(str::Trim(part));
     if (s.empty()) continue;
     const size_t colon = s.rfind(':');
@@ -190,7 +194,15 @@ Result<std::unique_ptr<MemcachedTier>> MemcachedTier::Open(const MemcachedOption
   return std::unique_ptr<MemcachedTier>(new MemcachedTier(o, m));
 }
 
+MemcachedTier::MemcachedTier(MemcachedOptions o, memcached_st* master) : o_(std::move(o)), master_(master) {}
+
 MemcachedTier::~MemcachedTier() {
+  {
+    MutexLock lock(&queue_mu_);
+    stopping_ = true;
+    queue_cv_.SignalAll();
+  }
+  if (writer_.joinable()) writer_.join();
   MutexLock lock(&mu_);
   for (memcached_st* m : idle_) memcached_free(m);
   memcached_free(master_);
@@ -216,6 +228,38 @@ void MemcachedTier::Give(memcached_st* m) {
   memcached_free(m);
 }
 
+std::string MemcachedTier::ServerOf(memcached_st* m, const std::string& key) {
+  memcached_return_t rc = MEMCACHED_SUCCESS;
+  const memcached_instance_st* server = memcached_server_by_key(m, key.data(), key.size(), &rc);
+  if (!server) return "";
+  return std::string(memcached_server_name(server)) + ":" + std::to_string(memcached_server_port(server));
+}
+
+bool MemcachedTier::Skipped(const std::string& server) {
+  MutexLock lock(&health_mu_);
+  auto it = health_.find(server);
+  if (it == health_.end() || it->second.skipped_until == 0) return false;
+  if (SteadySeconds() < it->second.skipped_until) return true;
+  // Time to try it again: one request goes; its outcome decides.
+  it->second.skipped_until = 0;
+  it->second.failures = o_.failure_limit - 1;
+  return false;
+}
+
+void MemcachedTier::NoteOutcome(const std::string& server, bool failed) {
+  MutexLock lock(&health_mu_);
+  Health& h = health_[server];
+  if (!failed) {
+    h.failures = 0;
+    return;
+  }
+  if (++h.failures >= o_.failure_limit && h.skipped_until == 0) {
+    h.skipped_until = SteadySeconds() + o_.retry_s;
+    VODFS_LOG(kWarn) << "The shared block cache's server " << server << " failed " << h.failures
+                     << " times in a row; it is skipped for " << o_.retry_s << " s";
+  }
+}
+
 cache::Block MemcachedTier::Get(const std::string& object, uint64_t index) {
   Conn c = Take();
   if (!c.get()) {
@@ -223,11 +267,17 @@ cache::Block MemcachedTier::Get(const std::string& object, uint64_t index) {
     return nullptr;
   }
   const std::string key = MemcachedKey(object, index);
+  const std::string server = ServerOf(c.get(), key);
+  if (Skipped(server)) {
+    ++n_.skipped;
+    return nullptr;
+  }
   size_t len = 0;
   uint32_t flags = 0;
   memcached_return_t rc = MEMCACHED_SUCCESS;
   char* raw = memcached_get(c.get(), key.data(), key.size(), &len, &flags, &rc);
   std::unique_ptr<char, decltype(&std::free)> value(raw, &std::free);
+  NoteOutcome(server, !value && !IsMiss(rc));
   if (!value) {
     if (IsMiss(rc)) {
       ++n_.misses;
@@ -261,6 +311,42 @@ void MemcachedTier::Put(const std::string& object, uint64_t index, const cache::
     ++n_.put_skipped;
     return;
   }
+  MutexLock lock(&queue_mu_);
+  if (queued_bytes_ + block->size() > o_.queue_bytes && !queue_.empty()) {
+    ++n_.put_dropped;
+    return;
+  }
+  queued_bytes_ += block->size();
+  queue_.push_back({object, index, block});
+  // Started by the first put, never before: a mount opens the tier before
+  // it daemonises, and threads do not survive the fork.
+  if (!writer_.joinable()) writer_ = std::thread([this] { Write(); });
+  queue_cv_.SignalAll();
+}
+
+void MemcachedTier::Flush() {
+  MutexLock lock(&queue_mu_);
+  while (!queue_.empty() || sending_) queue_cv_.Wait(&queue_mu_);
+}
+
+void MemcachedTier::Write() {
+  MutexLock lock(&queue_mu_);
+  while (true) {
+    while (queue_.empty() && !stopping_) queue_cv_.Wait(&queue_mu_);
+    if (queue_.empty()) return;  // stopping, and everything sent
+    Pending p = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= p.block->size();
+    sending_ = true;
+    lock.Unlock();
+    Send(p.object, p.index, p.block);
+    lock.Lock();
+    sending_ = false;
+    queue_cv_.SignalAll();
+  }
+}
+
+void MemcachedTier::Send(const std::string& object, uint64_t index, const cache::Block& block) {
   const std::string value = EncodeValue(object, index, *block);
   const std::string key = MemcachedKey(object, index);
   Conn c = Take();
@@ -268,8 +354,14 @@ void MemcachedTier::Put(const std::string& object, uint64_t index, const cache::
     ++n_.put_errors;
     return;
   }
+  const std::string server = ServerOf(c.get(), key);
+  if (Skipped(server)) {
+    ++n_.skipped;
+    return;
+  }
   const memcached_return_t rc =
       memcached_set(c.get(), key.data(), key.size(), value.data(), value.size(), static_cast<time_t>(o_.ttl_s), 0);
+  NoteOutcome(server, rc != MEMCACHED_SUCCESS);
   if (rc == MEMCACHED_SUCCESS) {
     ++n_.puts;
     n_.bytes_out += block->size();
@@ -298,15 +390,21 @@ void MemcachedTier::Claim::Release() {
   MemcachedTier* t = tier_;
   tier_ = nullptr;
   Conn c = t->Take();
-  if (c.get()) (void)memcached_delete(c.get(), key_.data(), key_.size(), 0);
+  if (c.get() && !t->Skipped(t->ServerOf(c.get(), key_))) (void)memcached_delete(c.get(), key_.data(), key_.size(), 0);
 }
 
 MemcachedTier::Claim MemcachedTier::TryClaim(const std::string& object, uint64_t index) {
   const std::string key = MemcachedKey(object, index) + ":claim";
   Conn c = Take();
   if (!c.get()) return Claim(nullptr, key, true);
+  const std::string server = ServerOf(c.get(), key);
+  if (Skipped(server)) {
+    ++n_.skipped;
+    return Claim(nullptr, key, true);
+  }
   const memcached_return_t rc =
       memcached_add(c.get(), key.data(), key.size(), "1", 1, static_cast<time_t>(o_.claim_ttl_s), 0);
+  NoteOutcome(server, rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS);
   if (rc == MEMCACHED_SUCCESS) {
     ++n_.claims_won;
     return Claim(this, key, true);
@@ -343,9 +441,11 @@ SharedCacheStats MemcachedTier::Stats() const {
   s.misses = n_.misses;
   s.rejected = n_.rejected;
   s.errors = n_.errors;
+  s.skipped = n_.skipped;
   s.puts = n_.puts;
   s.put_errors = n_.put_errors;
   s.put_skipped = n_.put_skipped;
+  s.put_dropped = n_.put_dropped;
   s.claims_won = n_.claims_won;
   s.claims_lost = n_.claims_lost;
   s.waits_served = n_.waits_served;

@@ -280,8 +280,22 @@ void Syncer::Loop() {
   }
 }
 
+void Syncer::NoteIndexReachable(const Status& s) {
+  const bool down = s.code() == ErrorCode::kUnavailable;
+  MutexLock lock(&mu_);
+  if (down && stats_.index_unreachable_since == 0) {
+    stats_.index_unreachable_since = clock_.UnixNow();
+    VODFS_LOG(kWarn) << "The index " << store_.Describe() << " cannot be reached (" << s.ToString()
+                     << "); this mount serves what it holds and follows again when it is back";
+  } else if (s.ok() && stats_.index_unreachable_since != 0) {
+    stats_.index_unreachable_since = 0;
+    VODFS_LOG(kInfo) << "The index " << store_.Describe() << " can be reached again";
+  }
+}
+
 void Syncer::Follow() {
   auto gen = store_.GetMeta("sync.generation");
+  NoteIndexReachable(gen.status());
   auto at = store_.GetMeta("sync.at");
   if (gen.ok()) {
     MutexLock lock(&mu_);

@@ -97,6 +97,7 @@ bool Exited(pid_t pid) {
 void Terminate(pid_t pid, int sig, std::chrono::seconds grace) {
   if (pid <= 0) return;
   kill(pid, sig);
+  kill(pid, SIGCONT);  // a stopped process acts on its signal only once running
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (std::chrono::steady_clock::now() < deadline) {
     if (Exited(pid)) return;
@@ -296,6 +297,14 @@ void MemcachedServer::Start() {
     pid_ = -1;
   }
   throw std::runtime_error("memcached did not start: " + ReadFile(dir_.path() + "/memcached.log"));
+}
+
+void MemcachedServer::Pause() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void MemcachedServer::Resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
 }
 
 void MemcachedServer::Kill() {

@@ -80,6 +80,10 @@ class MemcachedServer {
   std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
   // SIGKILL, as a crash; Start() again on the same port (empty).
   void Kill();
+  // SIGSTOP / SIGCONT: a server that holds its connections and answers
+  // nothing (a hung machine).
+  void Pause();
+  void Resume();
   void Start();
   bool running() const { return pid_ > 0; }
 

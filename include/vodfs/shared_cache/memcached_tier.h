@@ -27,15 +27,18 @@
 // itself.
 //
 // Thread-safety: all methods are safe to call concurrently (each takes a
-// connection of its own from the pool).
+// connection of its own from the pool; puts are sent by one writer thread).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "vodfs/cache/block.h"
@@ -61,17 +64,22 @@ struct MemcachedOptions {
   uint32_t ttl_s = 0;
   uint32_t claim_ttl_s = 2;
   size_t pool_size = 16;  // idle connections kept
+  // Puts waiting for the writer: 64 blocks of 64 KiB, what a read-ahead
+  // window brings at once; beyond that a put is dropped.
+  size_t queue_bytes = 4 << 20;
 };
 
 // "memcached://h1:11211,h2:11211?timeout_ms=20&ttl_s=0" (the port
-// defaults to 11211).
+// defaults to 11211; ';' may separate servers where ',' separates options).
 Result<MemcachedOptions> ParseMemcachedUrl(std::string_view url);
 
 struct SharedCacheStats {
   uint64_t hits = 0, misses = 0;
   uint64_t rejected = 0;    // values that came back and failed the checks
   uint64_t errors = 0;      // operations that failed (server down, timeout)
+  uint64_t skipped = 0;     // operations not sent: their server failed just before
   uint64_t puts = 0, put_errors = 0, put_skipped = 0;  // skipped: too large for the server's item size
+  uint64_t put_dropped = 0;  // the writer's queue was full
   uint64_t claims_won = 0, claims_lost = 0;
   uint64_t waits_served = 0, waits_missed = 0;  // a claimed block did (not) appear in time
   uint64_t bytes_in = 0, bytes_out = 0;
@@ -93,9 +101,13 @@ class MemcachedTier {
 
   // The block, checked; null on a miss, a failed check or a failed server.
   cache::Block Get(const std::string& object, uint64_t index);
-  // Stores the block (best effort; the CRC-64 it carries must be of its
-  // bytes: it is checked by whoever gets it).
+  // Stores the block, best effort and without waiting: it is queued for
+  // the tier's writer thread (dropped, and counted, when `queue_bytes`
+  // are already waiting: a slow server never slows a reader). The CRC-64
+  // it carries must be of its bytes: whoever gets it checks them.
   void Put(const std::string& object, uint64_t index, const cache::Block& block);
+  // Waits until every queued Put has been sent (tests, shutdown).
+  void Flush();
 
   // Forgets the block (best effort): its object did not verify.
   void Erase(const std::string& object, uint64_t index);
@@ -129,7 +141,14 @@ class MemcachedTier {
   std::string Describe() const;  // "memcached://h1:11211,h2:11211"
 
  private:
-  explicit MemcachedTier(MemcachedOptions o, memcached_st* master) : o_(std::move(o)), master_(master) {}
+  MemcachedTier(MemcachedOptions o, memcached_st* master);
+  void Write();  // the writer thread
+  // Which server holds `key` ("host:port"), and whether it is skipped now.
+  std::string ServerOf(memcached_st* m, const std::string& key);
+  bool Skipped(const std::string& server);
+  // Counts a failed (or a successful) operation on `server`.
+  void NoteOutcome(const std::string& server, bool failed);
+  void Send(const std::string& object, uint64_t index, const cache::Block& block);
   // A connection for the caller's exclusive use; returned by the lease.
   class Conn;
   Conn Take();
@@ -140,9 +159,33 @@ class MemcachedTier {
   memcached_st* master_ GUARDED_BY(mu_);  // configured once; cloned per connection
   std::vector<memcached_st*> idle_ GUARDED_BY(mu_);
 
+  // Servers that failed `failure_limit` times in a row are skipped until
+  // a steady-clock second: a server that stalls (accepts, never answers)
+  // would otherwise cost every request its full timeout. (libmemcached's
+  // own failure counting is per connection and sees connect failures only.)
+  struct Health {
+    int failures = 0;
+    int64_t skipped_until = 0;
+  };
+  Mutex health_mu_;
+  std::map<std::string, Health> health_ GUARDED_BY(health_mu_);
+
+  struct Pending {
+    std::string object;
+    uint64_t index;
+    cache::Block block;
+  };
+  Mutex queue_mu_;
+  CondVar queue_cv_;
+  std::deque<Pending> queue_ GUARDED_BY(queue_mu_);
+  size_t queued_bytes_ GUARDED_BY(queue_mu_) = 0;
+  bool sending_ GUARDED_BY(queue_mu_) = false;  // the writer holds one taken off the queue
+  bool stopping_ GUARDED_BY(queue_mu_) = false;
+  std::thread writer_;
+
   struct Counters {
-    std::atomic<uint64_t> hits{0}, misses{0}, rejected{0}, errors{0}, puts{0}, put_errors{0}, put_skipped{0},
-        claims_won{0}, claims_lost{0}, waits_served{0}, waits_missed{0}, bytes_in{0}, bytes_out{0};
+    std::atomic<uint64_t> hits{0}, misses{0}, rejected{0}, errors{0}, skipped{0}, puts{0}, put_errors{0}, put_skipped{0},
+        put_dropped{0}, claims_won{0}, claims_lost{0}, waits_served{0}, waits_missed{0}, bytes_in{0}, bytes_out{0};
   };
   mutable Counters n_;
   std::atomic<int64_t> last_warning_{0};  // steady seconds of the last logged failure

@@ -109,6 +109,7 @@ struct SyncStats {
   int64_t lost_leaderships = 0;
   int64_t fenced_syncs = 0;
   bool watching = false;           // followers are woken by announcements, not only by polls
+  int64_t index_unreachable_since = 0;  // the index's database cannot be reached since then (0: it can)
 };
 
 // Receives the changes a sync applied (from this process or another).
@@ -194,6 +195,9 @@ class Syncer {
   bool StillLeader();
   // While leading: a sync asked for through the index (Request).
   void CheckRequests();
+  // Notes whether the index's database answered (says so in the log once
+  // per outage).
+  void NoteIndexReachable(const Status& s);
   void NoteFailure(const Status& s);
   void SetPhase(const std::string& phase, int64_t total, int64_t done);
   void AddDone(int64_t n);

@@ -48,12 +48,25 @@ void RawSet(const MemcachedServer& server, const std::string& key, const std::st
   memcached_free(m);
 }
 
+template <typename Pred>
+bool Eventually(Pred pred) {
+  const auto end = Steady::now() + std::chrono::seconds(5);
+  while (Steady::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
 TEST(MemcachedUrlTest, ServersAndParameters) {
   auto o = ParseMemcachedUrl("memcached://h1:11211,h2?timeout_ms=7&ttl_s=600");
   ASSERT_TRUE(o.ok()) << o.error().ToString();
   EXPECT_EQ(o->servers, (std::vector<std::string>{"h1:11211", "h2:11211"}));
   EXPECT_EQ(o->timeout_ms, 7);
   EXPECT_EQ(o->ttl_s, 600u);
+  auto semi = ParseMemcachedUrl("memcached://h1:1;h2:2");
+  ASSERT_TRUE(semi.ok());
+  EXPECT_EQ(semi->servers, (std::vector<std::string>{"h1:1", "h2:2"}));
   EXPECT_FALSE(ParseMemcachedUrl("redis://h1").ok());
   EXPECT_FALSE(ParseMemcachedUrl("memcached://").ok());
   EXPECT_FALSE(ParseMemcachedUrl("memcached://h1?speed=9").ok());
@@ -95,6 +108,7 @@ TEST(MemcachedTierTest, BlocksRoundTripAndADamagedValueIsAMissNeverServed) {
   ASSERT_TRUE(tier);
   EXPECT_EQ(tier->Get("obj#v1", 0), nullptr);
   for (uint64_t i = 0; i < 8; ++i) tier->Put("obj#v1", i, MakeBlock("obj#v1", i));
+  tier->Flush();
   for (uint64_t i = 0; i < 8; ++i) {
     auto b = tier->Get("obj#v1", i);
     ASSERT_TRUE(b) << i;
@@ -122,6 +136,7 @@ TEST(MemcachedTierTest, TwoServersShareTheKeysAndOneKilledCostsOnlyItsShare) {
   ASSERT_TRUE(tier);
   constexpr uint64_t kBlocks = 200;
   for (uint64_t i = 0; i < kBlocks; ++i) tier->Put("big#v1", i, MakeBlock("big#v1", i, 4096));
+  tier->Flush();
   // Killed in the middle: what is served is right, what is lost is a miss,
   // and no read waits long.
   a.Kill();
@@ -145,6 +160,7 @@ TEST(MemcachedTierTest, TwoServersShareTheKeysAndOneKilledCostsOnlyItsShare) {
   a.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   for (uint64_t i = 0; i < kBlocks; ++i) tier->Put("big#v2", i, MakeBlock("big#v2", i, 4096));
+  tier->Flush();
   uint64_t again = 0;
   for (uint64_t i = 0; i < kBlocks; ++i) {
     auto got = tier->Get("big#v2", i);
@@ -166,6 +182,42 @@ TEST(MemcachedTierTest, NoServerAtAllIsOnlyMisses) {
   EXPECT_LT(Steady::now() - t0, std::chrono::seconds(2));
   // Nobody to ask: this mount fetches (rather than wait for nobody).
   EXPECT_TRUE((*tier)->TryClaim("x#v1", 0).owned());
+}
+
+// A server that accepts connections and never answers (SIGSTOP): the
+// first requests miss at their timeout, then the server is skipped (a miss
+// at once) until its retry time; puts return at once; no error reaches
+// the caller; the server resumed is used again.
+TEST(MemcachedTierTest, AStalledServerCostsMissesNeverAStall) {
+  MemcachedServer server;
+  MemcachedOptions o;
+  o.servers = {server.Address()};
+  o.retry_s = 1;
+  auto tier = MemcachedTier::Open(o);
+  ASSERT_TRUE(tier.ok());
+  (*tier)->Put("s#v1", 0, MakeBlock("s#v1", 0, 4096));
+  (*tier)->Flush();
+  ASSERT_TRUE((*tier)->Get("s#v1", 0));
+  server.Pause();
+  auto slowest = Steady::duration::zero();
+  const auto all = Steady::now();
+  for (uint64_t i = 0; i < 200; ++i) {
+    const auto t0 = Steady::now();
+    (*tier)->Put("s#v1", i + 1, MakeBlock("s#v1", i + 1, 4096));
+    EXPECT_EQ((*tier)->Get("s#v1", i + 1), nullptr);
+    slowest = std::max(slowest, Steady::now() - t0);
+  }
+  EXPECT_LT(slowest, std::chrono::milliseconds(200));
+  EXPECT_LT(Steady::now() - all, std::chrono::milliseconds(500)) << "a stalled server is skipped, not waited for";
+  EXPECT_GT((*tier)->Stats().skipped, 150u);
+  server.Resume();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // retry_s = 1
+  // After its retry time the server is asked again: a block put is served.
+  EXPECT_TRUE(Eventually([&] {
+    (*tier)->Put("s#v2", 0, MakeBlock("s#v2", 0, 4096));
+    (*tier)->Flush();
+    return (*tier)->Get("s#v2", 0) != nullptr;
+  }));
 }
 
 TEST(MemcachedTierTest, OneMountClaimsABlockTheOthersWaitForIt) {
