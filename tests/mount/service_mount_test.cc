@@ -14,36 +14,13 @@
 
 #include "cli/options.h"
 #include "support/mount_env.h"
+#include "support/notify_socket.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
 namespace vodfs::testing {
 namespace {
 
-// The datagram socket systemd would create for a Type=notify service.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path, path.data(), path.size());
-    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-    timeval tv{30, 0};  // a message that never comes fails the test instead of hanging it
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~NotifySocket() { ::close(fd_); }
-  bool bound() const { return bound_; }
-  std::string Receive() {
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    return n < 0 ? std::string("<nothing>") : std::string(buf, static_cast<size_t>(n));
-  }
-
- private:
-  int fd_ = -1;
-  bool bound_ = false;
-};
 
 TEST(ServiceMountTest, ReadyOnceMountedAndStoppingWhenUnmounted) {
   VODFS_SKIP_WITHOUT_FUSE();

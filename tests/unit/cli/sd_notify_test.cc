@@ -9,47 +9,18 @@
 #include <cstring>
 #include <string>
 
+#include "support/notify_socket.h"
 #include "support/temp_dir.h"
 
 namespace vodfs::cli {
 namespace {
 
-// A datagram socket as systemd opens one for a Type=notify service, bound
-// to `name` (a path, or "@name" for the abstract namespace).
-class NotifyListener {
- public:
-  explicit NotifyListener(const std::string& name) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path, name.data(), name.size());
-    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
-    if (name[0] == '@') {
-      a.sun_path[0] = '\0';
-    } else {
-      ++len;
-    }
-    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0;
-    timeval tv{5, 0};  // a datagram that never comes fails the test, not hangs it
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~NotifyListener() { ::close(fd_); }
-  bool bound() const { return bound_; }
-  std::string Receive() {
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    return n < 0 ? std::string("<nothing>") : std::string(buf, static_cast<size_t>(n));
-  }
-
- private:
-  int fd_ = -1;
-  bool bound_ = false;
-};
+using testing::NotifySocket;
 
 TEST(SdNotifyTest, ReadyReachesAPathSocket) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/notify";
-  NotifyListener listener(path);
+  NotifySocket listener(path, 5);
   ASSERT_TRUE(listener.bound());
   ASSERT_TRUE(NotifyTo(path, "READY=1\nSTATUS=mounted").ok());
   EXPECT_EQ(listener.Receive(), "READY=1\nSTATUS=mounted");
@@ -62,7 +33,7 @@ TEST(SdNotifyTest, ReadyReachesAPathSocket) {
 
 TEST(SdNotifyTest, ReadyReachesAnAbstractSocket) {
   const std::string name = "@vodfs-sd-notify-test-" + std::to_string(::getpid());
-  NotifyListener listener(name);
+  NotifySocket listener(name, 5);
   ASSERT_TRUE(listener.bound());
   ASSERT_TRUE(NotifyTo(name, "READY=1").ok());
   EXPECT_EQ(listener.Receive(), "READY=1");
