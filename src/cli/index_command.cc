@@ -74,13 +74,21 @@ std::string ProgressLine(const nlohmann::json& p) {
   return line;
 }
 
+// Which sync the index was last left by: its time and its serial number
+// (two syncs can end within one second).
+std::string SyncMark(index::IndexStore& store) {
+  auto at = store.GetMeta("sync.at");
+  auto serial = store.GetMeta("sync.serial");
+  return (at.ok() ? at->value_or("") : "") + "#" + (serial.ok() ? serial->value_or("") : "");
+}
+
 // Follows the progress another process writes into the index until its
-// sync ends; returns whether a sync after the one numbered `after` (sync.serial) completed.
+// sync ends; returns whether a sync other than the one `after` marks
+// completed.
 bool Follow(index::IndexStore& store, const std::string& after, std::ostream& err) {
   const bool tty = ::isatty(STDERR_FILENO);
   for (int quiet = 0;;) {
-    auto serial = store.GetMeta("sync.serial");
-    if (serial.ok() && serial->value_or("") != after) {
+    if (SyncMark(store) != after) {
       if (tty) err << "\n";
       return true;
     }
@@ -138,8 +146,7 @@ int Status_(const Options& o, std::ostream& out, std::ostream& err) {
   out << "syncing    " << running->holder << ": " << ProgressLine(running->progress) << "\n";
   out.flush();
   if (::isatty(STDERR_FILENO) && running->progress.is_object()) {
-    auto at = s.GetMeta("sync.at");
-    Follow(s, at.ok() ? at->value_or("") : "", err);
+    Follow(s, SyncMark(s), err);
   }
   return 0;
 }
@@ -226,8 +233,7 @@ int Sync(const Options& o, std::ostream& out, std::ostream& err) {
     err << "vodfs index: " << log::Redact(s.ToString()) << "\n";
     return 1;
   }
-  auto before = store.GetMeta("sync.serial");
-  const std::string after = before.ok() ? before->value_or("") : "";
+  const std::string after = SyncMark(store);
   // Progress on stderr while this process syncs.
   std::atomic<bool> done{false};
   std::thread progress([&] {

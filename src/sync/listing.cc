@@ -659,11 +659,13 @@ Status Syncer::Commit(Run& run, bool full) {
   }
   for (auto& c : changes) c.at = run.started;
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.at", std::to_string(clock_.UnixNow())));
-  // Counts completed syncs: two within one second have the same sync.at,
-  // and whoever waits for "the next sync" must still tell them apart.
-  VODFS_ASSIGN_OR_RETURN(auto serial, store_.GetMeta("sync.serial"));
-  VODFS_RETURN_IF_ERROR(
-      w.SetMeta("sync.serial", std::to_string(str::ParseInt64(serial.value_or("0")).value_or(0) + 1)));
+  {
+    // Tells two syncs of one second apart (vodfs index sync waits for "the
+    // next sync" of another process).
+    VODFS_ASSIGN_OR_RETURN(auto serial, store_.GetMeta("sync.serial"));
+    VODFS_RETURN_IF_ERROR(
+        w.SetMeta("sync.serial", std::to_string(str::ParseInt64(serial.value_or("0")).value_or(0) + 1)));
+  }
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.identity", options_.identity));
   VODFS_RETURN_IF_ERROR(w.SetMeta("sync.name_scheme", options_.id_names ? "id" : "title-id"));
   VODFS_RETURN_IF_ERROR(w.DeleteMeta("sync.progress"));

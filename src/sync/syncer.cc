@@ -163,6 +163,7 @@ void Syncer::Watch(std::unique_ptr<index::ChangeWatch> watch) {
 
 void Syncer::CheckRequests() {
   auto req = store_.GetMeta("sync.requested");
+  NoteIndexReachable(req.status());
   if (!req.ok()) return;
   const std::string value = req->value_or("");
   MutexLock lock(&mu_);

@@ -166,7 +166,7 @@ TEST(FleetMountTest, WhenTheSyncingMountIsKilledAnotherSyncsWithin30Seconds) {
   emulator.Control("POST", "/library/changes",
                    json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "After failover"}}}));
   auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--index", url}), DemoCredentials(), 60);
-  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err << survivor->LogText();
   EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(*survivor / "videos", "After failover ["); }, 15));
 }
 
@@ -196,6 +196,9 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   bytes << open_file.rdbuf();
   EXPECT_EQ(bytes.str().size(), static_cast<size_t>(fs::file_size(file)));
   EXPECT_TRUE(m.process().Running());
+  // It says so: in its stats (the follow loop notices within its 5 s).
+  EXPECT_TRUE(Eventually([&] { return !Stats(m.path())["index"].value("unreachable_since", "").empty(); }, 15))
+      << Stats(m.path()).dump();
   pg.Start();
   emulator.Control("POST", "/library/changes",
                    json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Back again"}}}));
@@ -203,6 +206,7 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
   EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(m / "videos", "Back again ["); }, 30)) << m.LogText();
   EXPECT_EQ(Sha256Sum(file), before);
+  EXPECT_TRUE(Eventually([&] { return Stats(m.path())["index"].value("unreachable_since", "x").empty(); }, 15));
   EXPECT_EQ(m.LogText().find(pg.password()), std::string::npos);
 }
 
