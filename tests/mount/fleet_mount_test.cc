@@ -20,6 +20,7 @@
 #include "support/process.h"
 #include "support/services.h"
 #include "support/temp_dir.h"
+#include "vodfs/auth/crypto.h"
 #include "vodfs/util/strings.h"
 
 namespace vodfs::testing {
@@ -238,12 +239,64 @@ TEST(FleetMountTest, ASecondMountReadsWhatTheFirstFetchedFromTheSharedCache) {
   ASSERT_EQ(Sha256Sum(src_b), expected);
   const json sent_after = emulator.Control("GET", "/counters")["media"];
   const json stats_b = Stats(b.path());
-  EXPECT_GE(stats_b["cache"]["shared"]["hits"].get<uint64_t>(), 200u) << stats_b["cache"]["shared"].dump();
   // B fetched the head itself (its first answer names the version it
-  // pins, about 1.7 MiB with the MP4 tail) and read the rest of the 16 MiB
-  // from memcached.
-  EXPECT_LT(sent_after["bytes_served"].get<uint64_t>() - sent_before["bytes_served"].get<uint64_t>(), 2u << 20)
+  // pins: 1.7 MiB with the MP4 tail) and read most of the rest of the
+  // 16 MiB from memcached. Every memcached request is bounded (20 ms): on
+  // a busy 2-core machine a few miss and go to the origin instead, so the
+  // bound is a quarter of the file, against all of it without the tier.
+  EXPECT_GE(stats_b["cache"]["shared"]["hits"].get<uint64_t>(), 150u) << stats_b["cache"]["shared"].dump();
+  EXPECT_LT(sent_after["bytes_served"].get<uint64_t>() - sent_before["bytes_served"].get<uint64_t>(), 4u << 20)
       << sent_before.dump() << " -> " << sent_after.dump();
+}
+
+// memcached dies in the middle of a read and comes back empty: every byte
+// read is still the origin's, and the read never fails.
+TEST(FleetMountTest, MemcachedKilledDuringAReadCostsOnlyMisses) {
+  VODFS_SKIP_WITHOUT_FUSE();
+  MemcachedServer mc;
+  EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "32M", "--exact-sizes"});
+  const json media = emulator.Control("GET", "/media?index=0");
+  const std::string expected =
+      emulator.Control("GET", "/asset?sha256=1&key=" + str::PercentEncode(media["source_key"].get<std::string>()))["sha256"];
+  TempDir cache_a, cache_b;
+  const std::vector<std::string> shared = {"--shared-cache", "memcached://" + mc.Address()};
+  auto with = [&shared](std::vector<std::string> v) {
+    v.insert(v.end(), shared.begin(), shared.end());
+    return v;
+  };
+  auto source_of = [](const VodfsMount& m) {
+    for (const auto& e : fs::recursive_directory_iterator(m.path() + "/videos")) {
+      if (e.path().filename() == "source.mp4") return e.path().string();
+    }
+    return std::string();
+  };
+  // A fills memcached; B reads from it, and memcached dies under B's read.
+  VodfsMount a(emulator.api(), with({"--cache-dir", cache_a.path()}));
+  ASSERT_EQ(Sha256Sum(source_of(a)), expected);
+  VodfsMount b(emulator.api(), with({"--cache-dir", cache_b.path(), "--disk-cache=false"}));
+  const std::string src = source_of(b);
+  ASSERT_FALSE(src.empty());
+  std::ifstream in(src, std::ios::binary);
+  ASSERT_TRUE(in.good());
+  auth::Sha256Hasher h;
+  std::string buf(1 << 20, '\0');
+  uint64_t got = 0;
+  bool killed = false;
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+    h.Update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
+    got += static_cast<uint64_t>(in.gcount());
+    if (!killed && got >= (8u << 20)) {
+      mc.Kill();
+      killed = true;
+    }
+    if (got == (20u << 20)) mc.Start();
+  }
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(got, 32u << 20);
+  EXPECT_EQ(h.FinalHex(), expected);
+  const json shared_stats = Stats(b.path())["cache"]["shared"];
+  EXPECT_GT(shared_stats["hits"].get<uint64_t>(), 0u) << shared_stats.dump();
+  EXPECT_GT(shared_stats["errors"].get<uint64_t>(), 0u) << shared_stats.dump();
 }
 
 }  // namespace
