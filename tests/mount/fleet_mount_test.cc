@@ -30,35 +30,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-json Stats(const std::string& mnt) {
-  std::ifstream in(mnt + "/.vodfs/stats");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
-
-int64_t Calls(EmulatorProcess& e, const std::string& op) {
-  json c = e.Control("GET", "/counters");
-  return c["api"]["calls"].value(op, int64_t{0});
-}
-
-template <typename F>
-bool Eventually(F pred, double seconds) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-size_t Count(const std::string& dir) {
-  std::error_code ec;
-  size_t n = 0;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) ++n;
-  return ec ? 0 : n;
-}
-
 // Names, inode numbers and sizes of the entries of `dir`.
 std::map<std::string, std::pair<ino_t, off_t>> Listing(const std::string& dir) {
   std::map<std::string, std::pair<ino_t, off_t>> out;
@@ -78,7 +49,7 @@ bool HasEntryStartingWith(const std::string& dir, const std::string& prefix) {
 }
 
 bool IsLeader(const std::string& mnt) {
-  const json s = Stats(mnt);
+  const json s = MountStats(mnt);
   return s.is_object() && s["index"].value("leader", false);
 }
 
@@ -95,7 +66,7 @@ TEST(FleetMountTest, OneSyncForAllTheSameTreeEverywhereAndChangesReachEveryMount
   std::vector<std::unique_ptr<VodfsMount>> mounts;
   for (int i = 0; i < 3; ++i) {
     mounts.push_back(std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url}));
-    ASSERT_TRUE(Eventually([&] { return Count(*mounts.back() / "videos") == 40; }, 60))
+    ASSERT_TRUE(Eventually([&] { return EntryCount(*mounts.back() / "videos") == 40; }, 60))
         << mounts.back()->LogText();
   }
   int leaders = 0;
@@ -103,21 +74,21 @@ TEST(FleetMountTest, OneSyncForAllTheSameTreeEverywhereAndChangesReachEveryMount
   EXPECT_EQ(leaders, 1);
   for (auto& m : mounts) {
     if (IsLeader(m->path())) continue;
-    EXPECT_EQ(Stats(m->path())["index"].value("api_calls", -1), 0) << "a mount that does not sync lists nothing";
+    EXPECT_EQ(MountStats(m->path())["index"].value("api_calls", -1), 0) << "a mount that does not sync lists nothing";
   }
   // The same tree on every mount (names, inode numbers, sizes).
   const auto first = Listing(*mounts[0] / "videos");
   for (auto& m : mounts) EXPECT_EQ(Listing(*m / "videos"), first);
   // A medium's details are fetched once for the fleet: one mount opens
   // every directory, the others then find them in the index.
-  for (const auto& [name, meta] : first) Count(*mounts[0] / ("videos/" + name));
-  const int64_t details = Calls(emulator, "GetPlayInfo") + Calls(emulator, "GetMezzanineInfo");
+  for (const auto& [name, meta] : first) EntryCount(*mounts[0] / ("videos/" + name));
+  const int64_t details = ApiCalls(emulator, "GetPlayInfo") + ApiCalls(emulator, "GetMezzanineInfo");
   for (size_t i = 1; i < mounts.size(); ++i) {
     for (const auto& [name, meta] : first) {
       EXPECT_EQ(Listing(*mounts[i] / ("videos/" + name)), Listing(*mounts[0] / ("videos/" + name))) << name;
     }
   }
-  EXPECT_EQ(Calls(emulator, "GetPlayInfo") + Calls(emulator, "GetMezzanineInfo"), details);
+  EXPECT_EQ(ApiCalls(emulator, "GetPlayInfo") + ApiCalls(emulator, "GetMezzanineInfo"), details);
   // A change: `vodfs index sync` asks the syncing mount; every mount sees it.
   emulator.Control("POST", "/library/changes",
                    json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Fresh clip"}}}));
@@ -126,13 +97,13 @@ TEST(FleetMountTest, OneSyncForAllTheSameTreeEverywhereAndChangesReachEveryMount
   for (auto& m : mounts) {
     EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(*m / "videos", "Fresh clip ["); }, 15))
         << m->LogText();
-    EXPECT_EQ(Count(*m / "videos"), 41u);
+    EXPECT_EQ(EntryCount(*m / "videos"), 41u);
   }
   // The password: in no log, no stats, no output.
   EXPECT_EQ(sync.out.find(pg.password()), std::string::npos);
   EXPECT_EQ(sync.err.find(pg.password()), std::string::npos);
   for (auto& m : mounts) {
-    const json s = Stats(m->path());
+    const json s = MountStats(m->path());
     EXPECT_NE(s["index"].value("path", "").find("<redacted>"), std::string::npos) << s["index"].dump();
     EXPECT_EQ(s.dump().find(pg.password()), std::string::npos);
     EXPECT_EQ(m->LogText().find(pg.password()), std::string::npos);
@@ -144,9 +115,9 @@ TEST(FleetMountTest, WhenTheSyncingMountIsKilledAnotherSyncsWithin30Seconds) {
   const std::string url = PostgresServer::Shared().CreateDatabase();
   EmulatorProcess emulator({"--synthetic", "30", "--synthetic-size", "8K"});
   auto a = std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url});
-  ASSERT_TRUE(Eventually([&] { return Count(*a / "videos") == 30; }, 60)) << a->LogText();
+  ASSERT_TRUE(Eventually([&] { return EntryCount(*a / "videos") == 30; }, 60)) << a->LogText();
   auto b = std::make_unique<VodfsMount>(emulator.api(), std::vector<std::string>{"--index", url});
-  ASSERT_TRUE(Eventually([&] { return Count(*b / "videos") == 30; }, 60)) << b->LogText();
+  ASSERT_TRUE(Eventually([&] { return EntryCount(*b / "videos") == 30; }, 60)) << b->LogText();
   VodfsMount* leader = IsLeader(a->path()) ? a.get() : b.get();
   VodfsMount* survivor = leader == a.get() ? b.get() : a.get();
   ASSERT_TRUE(IsLeader(leader->path()));
@@ -157,7 +128,7 @@ TEST(FleetMountTest, WhenTheSyncingMountIsKilledAnotherSyncsWithin30Seconds) {
   int errors = 0;
   ASSERT_TRUE(Eventually(
       [&] {
-        if (Count(*survivor / "videos") != 30) ++errors;
+        if (EntryCount(*survivor / "videos") != 30) ++errors;
         return IsLeader(survivor->path());
       },
       35))
@@ -180,7 +151,7 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   const std::string url = pg.CreateDatabase();
   EmulatorProcess emulator({"--synthetic", "20", "--synthetic-size", "64K"});
   VodfsMount m(emulator.api(), {"--index", url});
-  ASSERT_TRUE(Eventually([&] { return Count(m / "videos") == 20; }, 60)) << m.LogText();
+  ASSERT_TRUE(Eventually([&] { return EntryCount(m / "videos") == 20; }, 60)) << m.LogText();
   std::string file;
   for (const auto& e : fs::recursive_directory_iterator(m / "videos")) {
     if (e.is_regular_file() && e.path().filename().string().rfind("source.", 0) == 0) {
@@ -198,8 +169,8 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   EXPECT_EQ(bytes.str().size(), static_cast<size_t>(fs::file_size(file)));
   EXPECT_TRUE(m.process().Running());
   // It says so: in its stats (the follow loop notices within its 5 s).
-  EXPECT_TRUE(Eventually([&] { return !Stats(m.path())["index"].value("unreachable_since", "").empty(); }, 15))
-      << Stats(m.path()).dump();
+  EXPECT_TRUE(Eventually([&] { return !MountStats(m.path())["index"].value("unreachable_since", "").empty(); }, 15))
+      << MountStats(m.path()).dump();
   pg.Start();
   emulator.Control("POST", "/library/changes",
                    json::array({{{"op", "add"}, {"kind", "media"}, {"type", "video"}, {"title", "Back again"}}}));
@@ -207,7 +178,7 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
   EXPECT_TRUE(Eventually([&] { return HasEntryStartingWith(m / "videos", "Back again ["); }, 30)) << m.LogText();
   EXPECT_EQ(Sha256Sum(file), before);
-  EXPECT_TRUE(Eventually([&] { return Stats(m.path())["index"].value("unreachable_since", "x").empty(); }, 15));
+  EXPECT_TRUE(Eventually([&] { return MountStats(m.path())["index"].value("unreachable_since", "x").empty(); }, 15));
   EXPECT_EQ(m.LogText().find(pg.password()), std::string::npos);
 }
 
@@ -238,7 +209,7 @@ TEST(FleetMountTest, ASecondMountReadsWhatTheFirstFetchedFromTheSharedCache) {
   const json sent_before = emulator.Control("GET", "/counters")["media"];
   ASSERT_EQ(Sha256Sum(src_b), expected);
   const json sent_after = emulator.Control("GET", "/counters")["media"];
-  const json stats_b = Stats(b.path());
+  const json stats_b = MountStats(b.path());
   // B fetched the head itself (its first answer names the version it
   // pins: 1.7 MiB with the MP4 tail) and read most of the rest of the
   // 16 MiB from memcached. Every memcached request is bounded (20 ms): on
@@ -294,7 +265,7 @@ TEST(FleetMountTest, MemcachedKilledDuringAReadCostsOnlyMisses) {
   EXPECT_TRUE(killed);
   EXPECT_EQ(got, 32u << 20);
   EXPECT_EQ(h.FinalHex(), expected);
-  const json shared_stats = Stats(b.path())["cache"]["shared"];
+  const json shared_stats = MountStats(b.path())["cache"]["shared"];
   EXPECT_GT(shared_stats["hits"].get<uint64_t>(), 0u) << shared_stats.dump();
   EXPECT_GT(shared_stats["errors"].get<uint64_t>(), 0u) << shared_stats.dump();
 }

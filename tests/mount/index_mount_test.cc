@@ -49,38 +49,6 @@ std::map<std::string, Meta> Walk(const std::string& root) {
   return out;
 }
 
-json Stats(const std::string& mnt) {
-  std::ifstream in(mnt + "/.vodfs/stats");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
-
-int64_t Calls(EmulatorProcess& e, const std::string& op) {
-  json c = e.Control("GET", "/counters");
-  return c["api"]["calls"].value(op, int64_t{0});
-}
-
-// Polls `pred` until it holds or `seconds` pass.
-template <typename F>
-bool Eventually(F pred, double seconds = 60) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
-
-size_t Count(const std::string& dir) {
-  size_t n = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    (void)e;
-    ++n;
-  }
-  return n;
-}
-
 std::vector<std::string> Vodfs(std::vector<std::string> args) {
   args.insert(args.begin(), BuildPath("mount/vodfs"));
   return args;
@@ -93,7 +61,7 @@ TEST(IndexMountTest, AWarmRemountServesTheTreeWithTheApiDown) {
   std::map<std::string, Meta> first;
   {
     VodfsMount m(emulator.api(), {"--cache_dir", cache.path()});
-    ASSERT_EQ(Count(m.path() + "/videos"), 120u);
+    ASSERT_EQ(EntryCount(m.path() + "/videos"), 120u);
     first = Walk(m.path());  // every medium's directory: details fetched and indexed
     EXPECT_GT(first.size(), 120u * 8);
   }
@@ -105,8 +73,8 @@ TEST(IndexMountTest, AWarmRemountServesTheTreeWithTheApiDown) {
   ASSERT_EQ(again.size(), first.size());
   for (const auto& [rel, meta] : first) EXPECT_EQ(again[rel], meta) << rel;
   // The background sync failed, and says since when the API is gone.
-  ASSERT_TRUE(Eventually([&] { return Stats(m.path())["index"]["offline_since"] != ""; }));
-  json s = Stats(m.path());
+  ASSERT_TRUE(Eventually([&] { return MountStats(m.path())["index"]["offline_since"] != ""; }));
+  json s = MountStats(m.path());
   EXPECT_TRUE(s["index"]["complete"].get<bool>());
   EXPECT_GE(s["index"]["failures"].get<int>(), 1);
   EXPECT_EQ(s["namespace"]["details_fetched"], 0);  // all from the index
@@ -123,7 +91,7 @@ TEST(IndexMountTest, AFirstMountAppearsAtOnceAndItsListingWaitsForTheFirstSync) 
   VodfsMount m(emulator.api(), {"--cache_dir", cache.path()});
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 8.0) << "the mount waited for the listing";
   // While the first sync runs, the stats say so and the index status too.
-  json s = Stats(m.path());
+  json s = MountStats(m.path());
   ASSERT_FALSE(s.is_discarded());
   EXPECT_FALSE(s["index"]["complete"].get<bool>());
   EXPECT_TRUE(s["index"]["sync"]["running"].get<bool>());
@@ -135,7 +103,7 @@ TEST(IndexMountTest, AFirstMountAppearsAtOnceAndItsListingWaitsForTheFirstSync) 
   auto ls = RunProcess({"/usr/bin/ls", "-1", m.path() + "/videos"}, {}, 120);
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   EXPECT_EQ(str::Split(ls.out, '\n', true).size(), 1000u);
-  EXPECT_TRUE(Stats(m.path())["index"]["complete"].get<bool>());
+  EXPECT_TRUE(MountStats(m.path())["index"]["complete"].get<bool>());
   status = RunProcess(Vodfs({"index", "status", "--cache_dir", cache.path()}));
   EXPECT_NE(status.out.find("complete (1 full listings)"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("1000 video"), std::string::npos) << status.out;
@@ -154,7 +122,7 @@ TEST(IndexMountTest, ImagesPastFiveThousandAreAllListed) {
   struct stat st {};
   ASSERT_EQ(stat((m.path() + "/images/" + names[5999]).c_str(), &st), 0);
   EXPECT_GT(st.st_size, 40 * 1024);
-  EXPECT_EQ(Calls(emulator, "GetImageInfos"), 300);  // 20 images per call, once each
+  EXPECT_EQ(ApiCalls(emulator, "GetImageInfos"), 300);  // 20 images per call, once each
 }
 
 TEST(IndexMountTest, ByIdResolvesAnyMediumBeforeTheFirstSyncEnds) {
@@ -175,9 +143,9 @@ TEST(IndexMountTest, ByIdResolvesAnyMediumBeforeTheFirstSyncEnds) {
   std::stringstream ss;
   ss << info.rdbuf();
   EXPECT_NE(ss.str().find(id), std::string::npos);
-  EXPECT_FALSE(Stats(m.path())["index"]["complete"].get<bool>()) << "the first sync ended before the by-id test";
-  EXPECT_EQ(Calls(emulator, "GetVideoInfo"), 1);
-  EXPECT_EQ(Count(m.path() + "/by-id"), 0u);  // by-id/ resolves on lookup, and lists nothing
+  EXPECT_FALSE(MountStats(m.path())["index"]["complete"].get<bool>()) << "the first sync ended before the by-id test";
+  EXPECT_EQ(ApiCalls(emulator, "GetVideoInfo"), 1);
+  EXPECT_EQ(EntryCount(m.path() + "/by-id"), 0u);  // by-id/ resolves on lookup, and lists nothing
 }
 
 TEST(IndexMountTest, AKilledSyncLeavesAnIndexThatOpensAndResumes) {
@@ -212,17 +180,17 @@ TEST(IndexMountTest, AKilledSyncLeavesAnIndexThatOpensAndResumes) {
   ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("not listed completely yet"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find(" 0 video"), std::string::npos) << "a part of a listing became visible: " << status.out;
-  const int64_t before = Calls(emulator, "SearchMedia");
+  const int64_t before = ApiCalls(emulator, "SearchMedia");
   auto done = RunProcess(Vodfs({"index", "sync", emulator.api(), "--cache_dir", cache.path()}), env, 120);
   ASSERT_EQ(done.exit_code, 0) << done.err;
   // It resumed: fewer calls than the 42 of a whole listing.
-  EXPECT_LT(Calls(emulator, "SearchMedia") - before, 30);
+  EXPECT_LT(ApiCalls(emulator, "SearchMedia") - before, 30);
   status = RunProcess(Vodfs({"index", "status", "--cache_dir", cache.path()}));
   EXPECT_NE(status.out.find("complete (1 full listings)"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("4000 video"), std::string::npos) << status.out;
   // A mount of it serves at once.
   VodfsMount m(emulator.api(), {"--cache_dir", cache.path()});
-  EXPECT_EQ(Count(m.path() + "/videos"), 4000u);
+  EXPECT_EQ(EntryCount(m.path() + "/videos"), 4000u);
 }
 
 TEST(IndexMountTest, ARemountBacksUpWithNoPerVideoApiCall) {
@@ -242,7 +210,7 @@ TEST(IndexMountTest, ARemountBacksUpWithNoPerVideoApiCall) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Number of regular files transferred: 0\n"), std::string::npos) << r.out;
   for (const char* op : {"GetMezzanineInfo", "GetPlayInfo", "ListSnapshots", "GetVideoInfo"}) {
-    EXPECT_EQ(Calls(emulator, op), 0) << op;
+    EXPECT_EQ(ApiCalls(emulator, op), 0) << op;
   }
 }
 
@@ -251,7 +219,7 @@ TEST(IndexMountTest, ChangesReachTheMountAndTheKernelForgetsWhatChanged) {
   EmulatorProcess emulator({"--synthetic", "40", "--synthetic-size", "8K"});
   TempDir cache;
   VodfsMount m(emulator.api(), {"--cache_dir", cache.path()});
-  ASSERT_EQ(Count(m.path() + "/videos"), 40u);
+  ASSERT_EQ(EntryCount(m.path() + "/videos"), 40u);
   const json a = emulator.Control("GET", "/media?index=3");
   const json b = emulator.Control("GET", "/media?index=7");
   const std::string a_id = a["id"], b_id = b["id"];
@@ -276,7 +244,7 @@ TEST(IndexMountTest, ChangesReachTheMountAndTheKernelForgetsWhatChanged) {
   auto sync = RunProcess(Vodfs({"index", "sync", emulator.api(), "--cache_dir", cache.path()}), DemoCredentials(), 60);
   ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err << m.LogText();
   EXPECT_NE(sync.out.find("asked the process that syncs the index"), std::string::npos) << sync.out;
-  EXPECT_EQ(Count(m.path() + "/videos"), 40u);  // one gone, one new
+  EXPECT_EQ(EntryCount(m.path() + "/videos"), 40u);  // one gone, one new
   const std::string a_new = dir_of(a_id);
   EXPECT_EQ(fs::path(a_new).filename().string(), "Renamed clip [" + a_id + "]");
   // The kernel forgot the names it had cached (entries are cached 60 s).
@@ -300,13 +268,13 @@ TEST(IndexMountTest, SighupSyncsAndReopensTheLog) {
   TempDir dir;
   const std::string log = dir.path() + "/vodfs.log";
   VodfsMount m(emulator.api(), {"--log_file", log});
-  ASSERT_EQ(Count(m.path() + "/videos"), 20u);
-  ASSERT_TRUE(Eventually([&] { return Stats(m.path())["index"]["syncs"].get<int>() >= 1; }));
-  const int syncs = Stats(m.path())["index"]["syncs"];
+  ASSERT_EQ(EntryCount(m.path() + "/videos"), 20u);
+  ASSERT_TRUE(Eventually([&] { return MountStats(m.path())["index"]["syncs"].get<int>() >= 1; }));
+  const int syncs = MountStats(m.path())["index"]["syncs"];
   // logrotate: the file is moved away, then vodfs is told.
   ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
   m.process().Signal(SIGHUP);
-  ASSERT_TRUE(Eventually([&] { return Stats(m.path())["index"]["syncs"].get<int>() > syncs; }));
+  ASSERT_TRUE(Eventually([&] { return MountStats(m.path())["index"]["syncs"].get<int>() > syncs; }));
   EXPECT_TRUE(IsMounted(m.path())) << "SIGHUP unmounted";
   ASSERT_TRUE(Eventually([&] { return ReadFile(log).find("SIGHUP") != std::string::npos; }));
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -235,6 +236,28 @@ std::string Sha256OfFile(const std::string& path) {
     h.Update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
   }
   return h.FinalHex();
+}
+
+nlohmann::json MountStats(const std::string& mnt) {
+  std::ifstream in(mnt + "/.vodfs/stats");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str(), nullptr, false);
+}
+
+int64_t ApiCalls(EmulatorProcess& emulator, const std::string& op) {
+  const nlohmann::json c = emulator.Control("GET", "/counters");
+  return c["api"]["calls"].value(op, int64_t{0});
+}
+
+size_t EntryCount(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    ++n;
+  }
+  return ec ? 0 : n;
 }
 
 }  // namespace vodfs::testing

@@ -5,10 +5,13 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/temp_dir.h"
@@ -105,6 +108,24 @@ class VodfsMount {
   std::unique_ptr<Child> child_;
   bool mounted_ = false;
 };
+
+// .vodfs/stats of the mount at `mnt`, parsed (a discarded value if unreadable).
+nlohmann::json MountStats(const std::string& mnt);
+// How many times the emulator answered API operation `op`.
+int64_t ApiCalls(EmulatorProcess& emulator, const std::string& op);
+// Entries of directory `dir` (0 if it cannot be listed).
+size_t EntryCount(const std::string& dir);
+
+// Polls `pred` every 50 ms until it holds or `seconds` pass; its last answer.
+template <typename F>
+bool Eventually(F pred, double seconds = 60) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
 
 std::map<std::string, std::string> DemoCredentials();
 // sha256sum of a file, by the real tool.
