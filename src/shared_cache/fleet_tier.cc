@@ -1,5 +1,7 @@
 #include "vodfs/shared_cache/fleet_tier.h"
 
+#include <algorithm>
+
 namespace vodfs::shared_cache {
 
 cache::Block FleetTier::Get(const cache::BlockKey& key) {
@@ -13,10 +15,20 @@ cache::Block FleetTier::Get(const cache::BlockKey& key) {
 
 std::vector<cache::Block> FleetTier::GetRun(const std::string& object, uint64_t first, uint64_t count) {
   std::vector<cache::Block> out = local_ ? local_->GetRun(object, first, count) : std::vector<cache::Block>(count);
+  // The holes, from memcached in one multi-get of the span they cover.
+  uint64_t lo = count, hi = 0;
   for (uint64_t i = 0; i < count; ++i) {
-    if (out[i]) continue;
-    out[i] = shared_.Get(object, first + i);
-    if (out[i] && local_) local_->Put({object, first + i}, out[i]);
+    if (!out[i]) {
+      lo = std::min(lo, i);
+      hi = i + 1;
+    }
+  }
+  if (lo >= hi) return out;
+  std::vector<cache::Block> shared = shared_.GetRun(object, first + lo, hi - lo);
+  for (uint64_t i = lo; i < hi && i - lo < shared.size(); ++i) {
+    if (out[i] || !shared[i - lo]) continue;
+    out[i] = std::move(shared[i - lo]);
+    if (local_) local_->Put({object, first + i}, out[i]);
   }
   return out;
 }

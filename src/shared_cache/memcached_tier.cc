@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <set>
+#include <unordered_map>
 #include <thread>
 
 #include "vodfs/util/crc64.h"
@@ -303,6 +305,71 @@ cache::Block MemcachedTier::Get(const std::string& object, uint64_t index) {
   ++n_.hits;
   n_.bytes_in += b->size();
   return b;
+}
+
+std::vector<cache::Block> MemcachedTier::GetRun(const std::string& object, uint64_t first, uint64_t count) {
+  std::vector<cache::Block> out(count);
+  if (count == 0) return out;
+  Conn c = Take();
+  if (!c.get()) {
+    ++n_.errors;
+    return out;
+  }
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, uint64_t> index_of;
+  std::set<std::string> servers;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string key = MemcachedKey(object, first + i);
+    const std::string server = ServerOf(c.get(), key);
+    if (Skipped(server)) {
+      ++n_.skipped;
+      continue;
+    }
+    servers.insert(server);
+    index_of.emplace(key, first + i);
+    keys.push_back(std::move(key));
+  }
+  if (keys.empty()) return out;
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  for (const auto& k : keys) {
+    ptrs.push_back(k.data());
+    lens.push_back(k.size());
+  }
+  memcached_return_t rc = memcached_mget(c.get(), ptrs.data(), lens.data(), keys.size());
+  const bool sent = rc == MEMCACHED_SUCCESS || rc == MEMCACHED_SOME_ERRORS;
+  size_t found = 0;
+  while (sent) {
+    memcached_result_st* r = memcached_fetch_result(c.get(), nullptr, &rc);
+    if (!r) break;
+    const std::string key(memcached_result_key_value(r), memcached_result_key_length(r));
+    auto it = index_of.find(key);
+    if (it != index_of.end()) {
+      std::string why;
+      cache::Block b = DecodeValue(object, it->second, std::string_view(memcached_result_value(r), memcached_result_length(r)), &why);
+      if (b) {
+        ++n_.hits;
+        n_.bytes_in += b->size();
+        out[it->second - first] = std::move(b);
+        ++found;
+      } else {
+        ++n_.rejected;
+        VODFS_LOG(kWarn) << "The shared block cache returned block " << it->second << " of " << object << " with "
+                         << why << "; it is read from the origin instead";
+      }
+    }
+    memcached_result_free(r);
+  }
+  // Health is kept by single requests, which name their server: a failed
+  // multi-get does not say which of its servers failed.
+  const bool failed = !sent || (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND);
+  if (failed) {
+    ++n_.errors;
+  } else {
+    for (const auto& server : servers) NoteOutcome(server, false);
+  }
+  n_.misses += keys.size() - found;
+  return out;
 }
 
 void MemcachedTier::Put(const std::string& object, uint64_t index, const cache::Block& block) {

@@ -101,6 +101,10 @@ class MemcachedTier {
 
   // The block, checked; null on a miss, a failed check or a failed server.
   cache::Block Get(const std::string& object, uint64_t index);
+  // The blocks [first, first + count) of `object`, each checked, null where
+  // missing: one multi-get (a round trip per server), not one per block.
+  // The shape of cache::SecondTier::GetRun.
+  std::vector<cache::Block> GetRun(const std::string& object, uint64_t first, uint64_t count);
   // Stores the block, best effort and without waiting: it is queued for
   // the tier's writer thread (dropped, and counted, when `queue_bytes`
   // are already waiting: a slow server never slows a reader). The CRC-64
