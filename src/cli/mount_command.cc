@@ -164,7 +164,7 @@ int RunMount(const Options& in) {
   cache::BlockCache cache(budget, shards);
 
   // The library index: what the tree is served from.
-  const std::string index_path = Absolute(IndexPath(o));
+  const std::string index_path = index::IsPostgresLocation(IndexPath(o)) ? IndexPath(o) : Absolute(IndexPath(o));
   auto opened = OpenIndex(index_path);
   if (!opened.ok()) return Fail("cannot open the library index: " + opened.error().message);
   std::unique_ptr<index::IndexStore> store = std::move(opened).value();
