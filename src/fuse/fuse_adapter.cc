@@ -454,7 +454,19 @@ Status Session::Mount() {
   // (fargs.allocated): that copy is ours to free.
   fuse_opt_free_args(&fargs);
   if (!se_) return Status(ErrorCode::kInvalidArgument, "cannot create the FUSE session (bad options?)");
+  // Before mounting: a SIGTERM or SIGINT between the mount and the loop
+  // (while vodfs detaches and starts its threads) then ends the session,
+  // and the loop, once it starts, unmounts cleanly instead of the signal
+  // killing a process that leaves a dead mount behind.
+  if (fuse_set_signal_handlers(se_) != 0) {
+    fuse_session_destroy(se_);
+    se_ = nullptr;
+    return Status(ErrorCode::kInternal, "cannot set signal handlers");
+  }
+  signals_set_ = true;
   if (fuse_session_mount(se_, options_.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se_);
+    signals_set_ = false;
     fuse_session_destroy(se_);
     se_ = nullptr;
     return Status(ErrorCode::kFailedPrecondition,
@@ -534,7 +546,6 @@ void Session::StopHangupThread() {
 Status Session::Loop() {
   if (!se_) return Status(ErrorCode::kFailedPrecondition, "not mounted");
   notifier_ = std::thread([this] { NotifyLoop(); });
-  if (fuse_set_signal_handlers(se_) != 0) return Status(ErrorCode::kInternal, "cannot set signal handlers");
   StartHangupThread();
   int rc;
   if (options_.single_thread) {
@@ -548,7 +559,8 @@ Status Session::Loop() {
     fuse_loop_cfg_destroy(cfg);
   }
   StopHangupThread();
-  fuse_remove_signal_handlers(se_);
+  if (signals_set_) fuse_remove_signal_handlers(se_);
+  signals_set_ = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -569,6 +581,8 @@ void Session::Unmount() {
   cv_.notify_all();
   if (notifier_.joinable()) notifier_.join();
   if (se_) {
+    if (signals_set_) fuse_remove_signal_handlers(se_);
+    signals_set_ = false;
     if (mounted_) fuse_session_unmount(se_);
     mounted_ = false;
     fuse_session_destroy(se_);

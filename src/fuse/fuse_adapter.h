@@ -112,6 +112,7 @@ class Session final : public ns::Notifier {
   UserData userdata_;
   fuse_session* se_ = nullptr;
   bool mounted_ = false;
+  bool signals_set_ = false;  // SIGTERM/SIGINT/SIGHUP end the session (from Mount on)
   std::mutex mu_;
   std::condition_variable cv_;
   struct Pending {
