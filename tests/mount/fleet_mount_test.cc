@@ -182,27 +182,33 @@ TEST(FleetMountTest, APostgresRestartIsRiddenOut) {
   EXPECT_EQ(m.LogText().find(pg.password()), std::string::npos);
 }
 
+// The SHA-256 the emulator computes of medium `media`'s source.
+std::string SourceSha256(EmulatorProcess& emulator, const json& media) {
+  return emulator.Control("GET", "/asset?sha256=1&key=" + str::PercentEncode(media["source_key"].get<std::string>()))
+      ["sha256"];
+}
+
+// The first source file under a mount's videos/.
+std::string SourceOf(const VodfsMount& m) {
+  for (const auto& e : fs::recursive_directory_iterator(m.path() + "/videos")) {
+    if (e.path().filename() == "source.mp4") return e.path().string();
+  }
+  return "";
+}
+
 // Two mounts of one library share a memcached: what one fetched from the
-// origin the other reads from memcached, byte for byte, and a damaged
-// object is dropped from memcached as well as from the disk.
+// origin the other reads from memcached, byte for byte.
 TEST(FleetMountTest, ASecondMountReadsWhatTheFirstFetchedFromTheSharedCache) {
   VODFS_SKIP_WITHOUT_FUSE();
   MemcachedServer mc;
   EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "16M", "--exact-sizes"});
   const json media = emulator.Control("GET", "/media?index=0");
-  const std::string expected =
-      emulator.Control("GET", "/asset?sha256=1&key=" + str::PercentEncode(media["source_key"].get<std::string>()))["sha256"];
+  const std::string expected = SourceSha256(emulator, media);
   const std::string shared = "memcached://" + mc.Address();
-  auto source_of = [&](const VodfsMount& m) {
-    for (const auto& e : fs::recursive_directory_iterator(m.path() + "/videos")) {
-      if (e.path().filename() == "source.mp4") return e.path().string();
-    }
-    return std::string();
-  };
   TempDir cache_a, cache_b;
   VodfsMount a(emulator.api(), {"--cache-dir", cache_a.path(), "--shared-cache", shared});
   VodfsMount b(emulator.api(), {"--cache-dir", cache_b.path(), "--shared-cache", shared});
-  const std::string src_a = source_of(a), src_b = source_of(b);
+  const std::string src_a = SourceOf(a), src_b = SourceOf(b);
   ASSERT_FALSE(src_a.empty());
   ASSERT_FALSE(src_b.empty());
   ASSERT_EQ(Sha256Sum(src_a), expected);
@@ -227,25 +233,18 @@ TEST(FleetMountTest, MemcachedKilledDuringAReadCostsOnlyMisses) {
   MemcachedServer mc;
   EmulatorProcess emulator({"--synthetic", "1", "--synthetic-size", "32M", "--exact-sizes"});
   const json media = emulator.Control("GET", "/media?index=0");
-  const std::string expected =
-      emulator.Control("GET", "/asset?sha256=1&key=" + str::PercentEncode(media["source_key"].get<std::string>()))["sha256"];
+  const std::string expected = SourceSha256(emulator, media);
   TempDir cache_a, cache_b;
   const std::vector<std::string> shared = {"--shared-cache", "memcached://" + mc.Address()};
   auto with = [&shared](std::vector<std::string> v) {
     v.insert(v.end(), shared.begin(), shared.end());
     return v;
   };
-  auto source_of = [](const VodfsMount& m) {
-    for (const auto& e : fs::recursive_directory_iterator(m.path() + "/videos")) {
-      if (e.path().filename() == "source.mp4") return e.path().string();
-    }
-    return std::string();
-  };
   // A fills memcached; B reads from it, and memcached dies under B's read.
   VodfsMount a(emulator.api(), with({"--cache-dir", cache_a.path()}));
-  ASSERT_EQ(Sha256Sum(source_of(a)), expected);
+  ASSERT_EQ(Sha256Sum(SourceOf(a)), expected);
   VodfsMount b(emulator.api(), with({"--cache-dir", cache_b.path(), "--disk-cache=false"}));
-  const std::string src = source_of(b);
+  const std::string src = SourceOf(b);
   ASSERT_FALSE(src.empty());
   std::ifstream in(src, std::ios::binary);
   ASSERT_TRUE(in.good());
